@@ -1,0 +1,124 @@
+"""Fixtures shared by every test: a real NATS server and the running Comitas stack.
+
+The stack is built once per test session: a real ``nats-server`` with JetStream, each service's
+database migrated from its migrations, identity issuing real tokens, and every service served by
+uvicorn on a real port. Tests isolate themselves by using their own institutions (``stack.new_institution``)
+rather than by rebuilding the stack.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from comitas_shared.scopes import SCOPES
+from comitas_shared.testing import NatsServer, ServedApp, drop_database, fresh_database_url
+
+ALL_SCOPES = sorted(s for s in SCOPES if s != "admin")
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir=tmp_path_factory.mktemp("nats")).start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Credentials:
+    institution_id: str
+    client_id: str
+    client_secret: str
+    scopes: list[str]
+
+
+@dataclass
+class Stack:
+    nats: NatsServer
+    identity: ServedApp
+    intake: ServedApp
+    notifications: ServedApp
+    identity_db_url: str
+    database_urls: dict[str, str]
+    http: httpx.AsyncClient
+    institutions: dict[str, Credentials] = field(default_factory=dict)
+
+    @property
+    def issuer(self) -> str:
+        return self.identity.url
+
+    async def new_institution(self, name: str | None = None, *, kind: str = "nhri", country: str = "FR",
+                              scopes: list[str] | None = None) -> Credentials:
+        """A fresh institution with one client, so a test sees only its own data."""
+        from comitas_identity import admin
+        from comitas_shared.db import Database
+
+        database = Database(self.identity_db_url)
+        try:
+            institution_id = await admin.register_institution(
+                database, name=name or f"Test institution {uuid.uuid4().hex[:6]}", kind=kind, country=country)
+            client = await admin.register_client(database, institution_id=institution_id, name="tests",
+                                                 scopes=scopes or ALL_SCOPES)
+        finally:
+            await database.dispose()
+        return Credentials(institution_id, client.client_id, client.client_secret or "", list(client.scopes))
+
+    async def token(self, credentials: Credentials, scope: str | None = None) -> str:
+        data = {"grant_type": "client_credentials"}
+        if scope is not None:
+            data["scope"] = scope
+        response = await self.http.post(f"{self.identity.url}/oauth/token", data=data,
+                                        auth=(credentials.client_id, credentials.client_secret))
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    async def client_for(self, service: str, credentials: Credentials, scope: str | None = None) -> httpx.AsyncClient:
+        token = await self.token(credentials, scope)
+        served: ServedApp = getattr(self, service)
+        return httpx.AsyncClient(base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def stack(nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    from comitas_identity.main import create_app as create_identity
+    from comitas_identity.settings import IdentitySettings
+    from comitas_intake.main import create_app as create_intake
+    from comitas_intake.settings import IntakeSettings
+    from comitas_notifications.main import create_app as create_notifications
+    from comitas_notifications.settings import NotificationsSettings
+    from comitas_shared import migrations
+
+    tmp: Path = tmp_path_factory.mktemp("stack")
+    urls = {name: fresh_database_url(name, tmp) for name in ("identity", "intake", "notifications")}
+    for name, url in urls.items():
+        migrations.upgrade(f"comitas_{name}", url)
+
+    identity = ServedApp(None)
+    issuer = identity.url
+    common: dict[str, Any] = {"environment": "test", "nats_url": nats_server.url, "issuer": issuer,
+                              "outbox_poll_seconds": 0.2}
+    identity.app = create_identity(IdentitySettings(database_url=urls["identity"], public_url=issuer, **common))
+    await identity.start()
+    intake = await ServedApp(create_intake(IntakeSettings(database_url=urls["intake"], **common))).start()
+    notifications = await ServedApp(create_notifications(NotificationsSettings(
+        database_url=urls["notifications"], allow_private_webhook_targets=True,
+        webhook_retry_base_seconds=0.2, webhook_max_attempts=4, **common))).start()
+    async with httpx.AsyncClient(timeout=10) as http:
+        built = Stack(nats=nats_server, identity=identity, intake=intake, notifications=notifications,
+                      identity_db_url=urls["identity"], database_urls=urls, http=http)
+        for key, kind in (("ombuds", "ombudsperson"), ("nhri", "nhri"), ("commission", "regional_commission"),
+                          ("authority", "central_authority")):
+            built.institutions[key] = await built.new_institution(f"Demo {kind}", kind=kind)
+        yield built
+    for served in (notifications, intake, identity):
+        await served.stop()
+    if os.environ.get("DATABASE_URL"):
+        for url in urls.values():
+            drop_database(url)

@@ -1,0 +1,1 @@
+"""Comitas shared library: contracts and plumbing only (settings, database, auth, events, errors)."""

