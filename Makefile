@@ -13,6 +13,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python requirements.lock pyproject.toml
 	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	$(BIN)/python tools/write_pth.py
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -17,11 +17,76 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from comitas_shared.scopes import SCOPES
 from comitas_shared.testing import NatsServer, ServedApp, drop_database, fresh_database_url
 
 ALL_SCOPES = sorted(s for s in SCOPES if s != "admin")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def span_exporter() -> InMemorySpanExporter:
+    """Every span of the session, in memory: tests follow one trace across services with it. Installed
+    before any service starts, since OpenTelemetry allows one global provider per process."""
+    exporter = InMemorySpanExporter()
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        provider = TracerProvider(resource=Resource.create({"service.name": "comitas-tests"}))
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+    else:
+        trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[attr-defined]
+    return exporter
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint that records what it receives; ``status`` sets what it answers."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.status = 204
+        self.served: ServedApp | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.served is not None
+        return f"{self.served.url}/hook"
+
+    def asgi(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            if self.status < 300:
+                self.received.append({"headers": dict(request.headers), "body": body})
+            return Response(status_code=self.status)
+
+        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+
+    def for_event(self, event_id: str) -> list[dict[str, Any]]:
+        import json
+
+        return [r for r in self.received if json.loads(r["body"]).get("id") == event_id]
+
+    def for_subject(self, subject: str) -> list[dict[str, Any]]:
+        import json
+
+        return [r for r in self.received if json.loads(r["body"]).get("subject") == subject]
+
+
+@pytest.fixture
+async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.served = await ServedApp(receiver.asgi()).start()
+    yield receiver
+    await receiver.served.stop()
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,17 @@ def _ensure_sqlite_dir(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Migrations name plain SQLAlchemy types, never application classes, so old migrations keep
+    working whatever happens to the code: a TypeDecorator is rendered as its underlying type."""
+    from sqlalchemy.types import TypeDecorator
+
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        impl = obj.impl_instance if hasattr(obj, "impl_instance") else obj.impl
+        return f"sa.{impl!r}"
+    return False
+
+
 def run_env(context: Any, target_metadata: MetaData) -> None:
     """Body of each service's ``env.py``."""
     config = context.config
@@ -82,7 +93,7 @@ def run_env(context: Any, target_metadata: MetaData) -> None:
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
-                          render_as_batch=url.startswith("sqlite"))
+                          render_as_batch=url.startswith("sqlite"), render_item=_render_item)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

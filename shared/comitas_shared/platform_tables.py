@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .db import UTCDateTime
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -39,9 +39,9 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("event_type", String(128), nullable=False),
         Column("subject", String(200), nullable=False),
         Column("institution_id", String(64), nullable=True),
-        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("occurred_at", UTCDateTime(), nullable=False),
         Column("envelope", JSON, nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("published_at", UTCDateTime(), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
         Index("ix_outbox_unpublished", "published_at", "seq"),
@@ -51,7 +51,7 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         metadata,
         Column("consumer", String(100), primary_key=True),
         Column("event_id", String(64), primary_key=True),
-        Column("handled_at", DateTime(timezone=True), nullable=False),
+        Column("handled_at", UTCDateTime(), nullable=False),
     )
     idempotency = Table(
         "idempotency_key",
@@ -63,7 +63,7 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("state", String(16), nullable=False),
         Column("response_status", Integer, nullable=True),
         Column("response_body", JSON, nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("locked_until", DateTime(timezone=True), nullable=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("locked_until", UTCDateTime(), nullable=True),
     )
     return PlatformTables(outbox=outbox, inbox=inbox, idempotency=idempotency)

@@ -1,0 +1,1 @@
+"""intake: complaints, evidence, consent and the admissibility assessment."""
