@@ -13,3 +13,4 @@ class IntakeSettings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8001"
     # Where the mechanism rule files live; None means the ones shipped with the package.
     rules_dir: str | None = None
+    acceptances_dir: str | None = None

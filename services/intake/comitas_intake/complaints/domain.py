@@ -9,7 +9,7 @@ from datetime import datetime
 from comitas_shared.events.catalogue import COMPLAINT_SUBMITTED, ComplaintSubmitted
 from comitas_shared.events.envelope import CloudEvent
 
-from .schemas import ComplaintCreate
+from .schemas import ComplaintCreate, ComplaintUpdate
 
 # Crockford's alphabet: no I, L, O, U, so a reference read over the phone is not misheard.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -53,3 +53,11 @@ def submit(*, complaint_id: str, institution_id: str, channel: str, payload: Com
         ),
     )
     return NewComplaint(fields=fields, event=event)
+
+
+def changed_fields(changes: ComplaintUpdate) -> dict:
+    """Only the fields the caller sent, in their stored (JSON) form."""
+    dumped = changes.model_dump(mode="json", exclude_unset=True)
+    if "events_date" in dumped:
+        dumped["events_date"] = changes.events_date
+    return dumped

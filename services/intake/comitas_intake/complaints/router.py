@@ -12,7 +12,7 @@ from comitas_shared.db import Session
 from comitas_shared.pagination import Page, PageRequest, page_request
 
 from . import service
-from .schemas import ComplaintCreate, ComplaintOut
+from .schemas import ComplaintCreate, ComplaintOut, ComplaintUpdate
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
@@ -48,3 +48,11 @@ async def list_complaints(
     page: Annotated[PageRequest, Depends(page_request)],
 ) -> Page[ComplaintOut]:
     return await service.list_complaints(session, institution_id=principal.institution_id, page=page)
+
+
+@router.patch("/{complaint_id}", response_model=ComplaintOut, summary="Correct or complete a complaint's facts")
+async def update_complaint(complaint_id: str, changes: ComplaintUpdate, session: Session,
+                           principal: Scoped("complaints:manage")) -> ComplaintOut:
+    complaint = await service.update_complaint(session, institution_id=principal.institution_id,
+                                               complaint_id=complaint_id, changes=changes, now=datetime.now(UTC))
+    return service.to_out(complaint)

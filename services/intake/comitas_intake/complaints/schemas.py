@@ -75,3 +75,16 @@ class ComplaintOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class ComplaintUpdate(StrictModel):
+    """Facts that may be corrected or completed after submission; absent fields stay as they are."""
+
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None = None
+    respondent_states: list[CountryCode] | None = Field(None, max_length=20)
+    rights_invoked: list[ShortText] | None = Field(None, max_length=50)
+    domestic_remedies: list[DomesticRemedy] | None = Field(None, max_length=50)
+    other_procedures: list[OtherProcedure] | None = Field(None, max_length=20)
+    urgency: Urgency | None = None
+    filer: Filer | None = None
+    events_date: date | None = None

@@ -16,7 +16,7 @@ from comitas_shared.pagination import Page, PageRequest, encode_cursor
 from ..models import tables
 from . import domain, repository
 from .models import Complaint
-from .schemas import ComplaintCreate, ComplaintOut
+from .schemas import ComplaintCreate, ComplaintOut, ComplaintUpdate
 
 
 def to_out(complaint: Complaint) -> ComplaintOut:
@@ -66,3 +66,14 @@ async def list_complaints(session: AsyncSession, *, institution_id: InstitutionI
     rows = rows[: page.limit]
     cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return Page[ComplaintOut](items=[to_out(r) for r in rows], next_cursor=cursor)
+
+
+async def update_complaint(session: AsyncSession, *, institution_id: InstitutionId, complaint_id: str,
+                           changes: ComplaintUpdate, now: datetime) -> Complaint:
+    complaint = await get_complaint(session, institution_id=institution_id, complaint_id=complaint_id)
+    for name, value in domain.changed_fields(changes).items():
+        setattr(complaint, name, value)
+    complaint.version += 1
+    complaint.updated_at = now
+    await session.flush()
+    return complaint

@@ -1,0 +1,1 @@
+"""notifications: webhook subscriptions and deliveries, legal deadlines with durable reminders, the inbox."""
