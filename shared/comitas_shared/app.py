@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
@@ -122,6 +122,8 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
                   docs_url="/docs", openapi_url="/openapi.json")
     app.state.settings = settings
+    # The one place a service reads the wall clock; tests may replace it to pin "today".
+    app.state.clock = lambda: datetime.now(UTC)
     app.state.platform = platform
     app.state.database = database
     app.state.token_validator = validator
@@ -138,8 +140,6 @@ async def _follow_revocations(platform: Platform) -> None:
     async def add(event: CloudEvent) -> None:
         if event.type == TOKEN_REVOKED.type:
             expires = event.data.get("expires_at")
-            from datetime import datetime
-
             platform.validator.deny_list.add(event.data["jti"], datetime.fromisoformat(expires).timestamp())
 
     while True:
@@ -151,6 +151,13 @@ async def _follow_revocations(platform: Platform) -> None:
         except Exception as exc:  # noqa: BLE001
             log.info("revocations: %s; resubscribing", exc)
             await asyncio.sleep(1)
+
+
+def current_time(request: Request) -> datetime:
+    return request.app.state.clock()
+
+
+Now = Annotated[datetime, Depends(current_time)]
 
 
 def get_platform(request: Request) -> Platform:

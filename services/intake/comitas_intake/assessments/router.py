@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 
-from comitas_shared.app import PlatformDep
+from comitas_shared.app import Now, PlatformDep
 from comitas_shared.auth import CurrentPrincipal, Scoped
 from comitas_shared.db import Session
 
@@ -22,9 +20,9 @@ def rules_of(request: Request) -> Rules:
 @router.post("/v1/complaints/{complaint_id}/assessments", status_code=201, response_model=AssessmentOut,
              summary="Assess the complaint against every international mechanism (stored; emits deadlines)")
 async def run_assessment(complaint_id: str, request: Request, session: Session, platform: PlatformDep,
-                         principal: Scoped("complaints:manage")) -> AssessmentOut:
+                         principal: Scoped("complaints:manage"), now: Now) -> AssessmentOut:
     return await service.run_assessment(session, platform, principal=principal, complaint_id=complaint_id,
-                                        rules=rules_of(request), now=datetime.now(UTC))
+                                        rules=rules_of(request), now=now)
 
 
 @router.get("/v1/complaints/{complaint_id}/assessments", response_model=list[AssessmentOut],

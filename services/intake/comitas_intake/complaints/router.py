@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header
 from starlette.responses import JSONResponse
 
-from comitas_shared.app import PlatformDep
+from comitas_shared.app import Now, PlatformDep
 from comitas_shared.auth import Scoped
 from comitas_shared.db import Session
 from comitas_shared.pagination import Page, PageRequest, page_request
@@ -25,11 +25,12 @@ async def submit_complaint(
     session: Session,
     platform: PlatformDep,
     principal: Scoped("complaints:submit"),
+    now: Now,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     status, body = await service.submit_complaint(
         session, platform, principal=principal, payload=payload, idempotency_key=idempotency_key,
-        channel="partner_api", now=datetime.now(UTC),
+        channel="partner_api", now=now,
     )
     return JSONResponse(body, status_code=status, headers={"Location": f"/v1/complaints/{body['id']}"})
 
@@ -52,7 +53,7 @@ async def list_complaints(
 
 @router.patch("/{complaint_id}", response_model=ComplaintOut, summary="Correct or complete a complaint's facts")
 async def update_complaint(complaint_id: str, changes: ComplaintUpdate, session: Session,
-                           principal: Scoped("complaints:manage")) -> ComplaintOut:
+                           principal: Scoped("complaints:manage"), now: Now) -> ComplaintOut:
     complaint = await service.update_complaint(session, institution_id=principal.institution_id,
-                                               complaint_id=complaint_id, changes=changes, now=datetime.now(UTC))
+                                               complaint_id=complaint_id, changes=changes, now=now)
     return service.to_out(complaint)
