@@ -10,6 +10,7 @@ Court's reading of Art 34(6) withdrawals: cases already filed go on).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -68,8 +69,6 @@ class AcceptanceList(_Strict):
 
     @model_validator(mode="after")
     def _well_formed(self) -> AcceptanceList:
-        import re
-
         for name in ("states", "not_accepted"):
             for code in getattr(self, name):
                 if not re.fullmatch(STATE_PATTERN, code):
@@ -110,8 +109,8 @@ class AcceptanceDataset:
 
 def answer_from_list(found: AcceptanceList, state: str, *, events_date: date | None,
                      filing_date: date) -> AcceptanceAnswer:
-    def reply(answer: Tri, reason: str, status: RuleStatus | None = None, source: str | None = None):
-        return AcceptanceAnswer(found.key, state, answer, reason, status or found.status, source or found.source)
+    def reply(answer: Tri, reason: str) -> AcceptanceAnswer:
+        return AcceptanceAnswer(found.key, state, answer, reason, found.status, found.source)
 
     as_of = f"(list as of {found.as_of.isoformat()}, status {found.status.value})"
     for doubt in found.doubtful:

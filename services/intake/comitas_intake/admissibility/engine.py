@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any, NamedTuple
 
-from .acceptances import AcceptanceDataset, Tri, all_of, any_of
+from .acceptances import AcceptanceAnswer, AcceptanceDataset, Tri, all_of, any_of
 from .catalogue import Catalogue
 from .dates import last_day_of_period, no_time_limit, reasonable_time
 from .facts import ComplaintFacts, OtherProcedure, ProcedureStatus
@@ -21,6 +22,7 @@ from .findings import (
     Availability,
     CandidateConflict,
     Citation,
+    ConflictTiming,
     DuplicationConflict,
     Exhaustion,
     ExhaustionOutcome,
@@ -28,6 +30,7 @@ from .findings import (
     InterimMeasuresRoute,
     MechanismFinding,
     Recommendation,
+    Severity,
     Standing,
     StandingOutcome,
     StateAcceptance,
@@ -45,6 +48,7 @@ from .rules import (
     Sourced,
     StartEvent,
     StopEvent,
+    Transition,
 )
 
 START_EVENT_WORDS = {
@@ -54,17 +58,6 @@ START_EVENT_WORDS = {
     StartEvent.END_OF_OTHER_PROCEDURE: "the end of the other international procedure",
     StartEvent.NONE: "no start event",
 }
-
-# The order in which a time-limit status outweighs another when one mechanism has several limits.
-STATUS_WEIGHT = [
-    TimeLimitStatus.EXPIRED,
-    TimeLimitStatus.SOFT_WARNING,
-    TimeLimitStatus.UNKNOWN,
-    TimeLimitStatus.NOT_STARTED,
-    TimeLimitStatus.OPEN,
-    TimeLimitStatus.NO_FIXED_LIMIT,
-    TimeLimitStatus.NOT_APPLICABLE,
-]
 
 VERDICT_ORDER = list(Verdict)
 
@@ -141,29 +134,25 @@ def _all_citations(rules: MechanismRules) -> list[Citation]:
 
 def assess_availability(rules: MechanismRules, facts: ComplaintFacts, acceptances: AcceptanceDataset,
                         today: date) -> Availability:
-    rule = rules.acceptance
     per_state = [_state_acceptance(rules, state, facts, acceptances, today) for state in facts.respondent_states]
-    answers = [s.answer for s in per_state]
-    if any(a is Tri.YES for a in answers):
-        answer = Tri.YES
-    elif all(a is Tri.NO for a in answers):
-        answer = Tri.NO
-    else:
-        answer = Tri.UNKNOWN
+    # Available if it can hear the complaint against at least one of the respondent states.
+    answer = any_of([s.answer for s in per_state])
+    accepted = [s.state for s in per_state if s.answer is Tri.YES]
     reasons = [reason for s in per_state for reason in s.reasons]
-    if answer is Tri.YES and len(answers) > 1 and not all(a is Tri.YES for a in answers):
+    if accepted and len(accepted) < len(per_state):
         others = [s.state for s in per_state if s.answer is not Tri.YES]
-        reasons.append(f"Available only against {', '.join(s.state for s in per_state if s.answer is Tri.YES)}; "
-                       f"not (or not known to be) against {', '.join(others)}.")
-    citations = [cite(rules.code, rule)]
+        reasons.append(f"Available only against {', '.join(accepted)}; not (or not known to be) against "
+                       f"{', '.join(others)}.")
+    citations = [cite(rules.code, rules.acceptance)]
+    out_of_scope = None
     if rules.scope is not None:
         citations.append(cite(rules.code, rules.scope))
         if not facts.urgency.flags() & set(rules.scope.requires_any):
-            answer = Tri.NO
-            reasons.append(f"Out of scope: {rules.scope.explanation}")
-    return Availability(answer=answer, reasons=reasons,
-                        available_against=[s.state for s in per_state if s.answer is Tri.YES],
-                        per_state=per_state, citations=citations)
+            answer, accepted = Tri.NO, []
+            out_of_scope = f"Out of scope: {rules.scope.explanation}"
+            reasons.insert(0, out_of_scope)
+    return Availability(available=answer, reasons=reasons, available_against=accepted, per_state=per_state,
+                        out_of_scope=out_of_scope, citations=citations)
 
 
 def _state_acceptance(rules: MechanismRules, state: str, facts: ComplaintFacts, acceptances: AcceptanceDataset,
@@ -173,7 +162,7 @@ def _state_acceptance(rules: MechanismRules, state: str, facts: ComplaintFacts, 
         return StateAcceptance(state=state, answer=Tri.YES,
                                reasons=[f"No acceptance by {state} is needed: {rule.explanation}"], sources=[])
 
-    def ask(key: str):
+    def ask(key: str) -> AcceptanceAnswer:
         return acceptances.answer(key, state, events_date=facts.events_date, filing_date=today)
 
     required = [ask(key) for key in rule.all_of]
@@ -207,9 +196,9 @@ def assess_standing(rules: MechanismRules, facts: ComplaintFacts) -> Standing:
                         reasons=[f"A filer of kind {kind.value!r} cannot file here; only: {allowed}."])
     legal_person = kind.value in ("ngo", "organisation")
     if facts.victim_is_filer and legal_person and not rule.legal_persons_can_be_victims:
-        return Standing(outcome=StandingOutcome.NOT_MET, citation=citation, reasons=[
+        return Standing(outcome=StandingOutcome.NOT_MET, citation=citation, reasons=[(
             f"Only natural persons can be victims before {rules.short_name}; an {kind.value} can file only on "
-            "behalf of individual victims, with their authority."])
+            "behalf of individual victims, with their authority.")])
     reasons: list[str] = []
     if rule.victim_requirement == "victim_or_authorised" and not facts.victim_is_filer:
         reasons.append(f"The filer is not the victim: {rules.short_name} hears victims, so file on the victim's "
@@ -233,18 +222,18 @@ def assess_exhaustion(rules: MechanismRules, facts: ComplaintFacts) -> Exhaustio
         return Exhaustion(outcome=ExhaustionOutcome.NOT_REQUIRED, reasons=reasons, citations=citations)
 
     recognised = {exception.kind: exception for exception in rule.exceptions}
-    claimed = [r for r in facts.domestic_remedies if r.exception_claimed is not None]
-    recognised_claims = [r for r in claimed if r.exception_claimed in recognised]
-    if recognised_claims:
-        kinds = sorted({r.exception_claimed.value for r in recognised_claims})  # type: ignore[union-attr]
-        citations += [cite(rules.code, recognised[r.exception_claimed]) for r in recognised_claims  # type: ignore[index]
-                      if r.exception_claimed is not None]
-        return Exhaustion(outcome=ExhaustionOutcome.EXCEPTION_CLAIMED, citations=_unique(citations), reasons=[
-            f"An exception to exhaustion is claimed ({', '.join(kinds)}). {rules.short_name} decides whether it "
-            "holds; the complaint must show why the remedy was not available or effective."])
+    claims = [(remedy.description, remedy.exception_claimed) for remedy in facts.domestic_remedies
+              if remedy.exception_claimed is not None]
+    recognised_kinds = sorted({kind for _, kind in claims if kind in recognised})
+    if recognised_kinds:
+        citations += [cite(rules.code, recognised[kind]) for kind in recognised_kinds]
+        return Exhaustion(outcome=ExhaustionOutcome.EXCEPTION_CLAIMED, citations=citations, reasons=[(
+            f"An exception to exhaustion is claimed ({', '.join(k.value for k in recognised_kinds)}). "
+            f"{rules.short_name} decides whether it holds; the complaint must show why the remedy was not "
+            "available or effective.")])
 
-    reasons = [f"The exception {r.exception_claimed.value!r} claimed for {r.description!r} is not one this "  # type: ignore[union-attr]
-               "rule names." for r in claimed]
+    reasons = [f"The exception {kind.value!r} claimed for {description!r} is not one this rule names."
+               for description, kind in claims]
     if not facts.domestic_remedies:
         return Exhaustion(outcome=ExhaustionOutcome.UNKNOWN, citations=citations,
                           reasons=["No domestic remedies are listed: check what was used."])
@@ -259,16 +248,24 @@ def assess_exhaustion(rules: MechanismRules, facts: ComplaintFacts) -> Exhaustio
 # --- time limits ---------------------------------------------------------------------------------
 
 
+class NoStart(NamedTuple):
+    """Why a period has no start date (yet)."""
+
+    status: TimeLimitStatus
+    explanation: str
+
+
 def assess_time_limit(rules: MechanismRules, spec: LimitSpec, facts: ComplaintFacts, exhaustion: Exhaustion,
                       today: date) -> TimeLimit:
-    common = dict(limit_id=spec.id, kind=spec.kind, hardness=spec.hardness, start_event=spec.start_event,
-                  time_zone=rules.time_zone, citation=cite(rules.code, spec),
-                  override_reason=spec.override_reason if spec.hardness is Hardness.SOFT else None,
-                  stop_event=spec.stop.event if spec.stop else None,
-                  stop_citation=cite(rules.code, spec.stop) if spec.stop else None,
-                  moves_on_non_working_day=spec.non_working_day.moves if spec.non_working_day else None,
-                  calendar_citation=cite(rules.code, spec.non_working_day) if spec.non_working_day else None)
-
+    common: dict[str, Any] = {
+        "limit_id": spec.id, "kind": spec.kind, "hardness": spec.hardness, "start_event": spec.start_event,
+        "time_zone": rules.time_zone, "citation": cite(rules.code, spec),
+        "override_reason": spec.override_reason if spec.hardness is Hardness.SOFT else None,
+        "stop_event": spec.stop.event if spec.stop else None,
+        "stop_citation": cite(rules.code, spec.stop) if spec.stop else None,
+        "moves_on_non_working_day": spec.non_working_day.moves if spec.non_working_day else None,
+        "calendar_citation": cite(rules.code, spec.non_working_day) if spec.non_working_day else None,
+    }
     if spec.kind is LimitKind.NONE:
         return TimeLimit(status=TimeLimitStatus.NO_FIXED_LIMIT, explanation=no_time_limit().explanation, **common)
     if spec.kind is LimitKind.REASONABLE_TIME:
@@ -281,19 +278,17 @@ def assess_time_limit(rules: MechanismRules, spec: LimitSpec, facts: ComplaintFa
             "An exception to exhaustion is claimed, so the fixed limit gives way to a reasonable time, judged "
             f"from the date of the violation and the circumstances ({spec.provision})."))
 
-    start, why_not = start_date_for(spec.start_event, facts, exhaustion)
-    if start is None:
-        return TimeLimit(status=why_not[0], explanation=why_not[1], **common)
+    start = start_date_for(spec.start_event, facts, exhaustion)
+    if isinstance(start, NoStart):
+        return TimeLimit(status=start.status, explanation=start.explanation, **common)
 
-    length, unit, rule_used = spec.length, spec.unit, spec
-    for transition in spec.transitions:
-        if start < transition.applies_if_start_before:
-            length, unit, rule_used = transition.length, transition.unit, transition
-            break
-    assert length is not None and unit is not None and spec.non_working_day is not None  # by LimitSpec validation
+    # A transitional rule keeps an older length for periods that started before a cut-off (P15 Art 8(3)).
+    rule_used: LimitSpec | Transition = next(
+        (t for t in spec.transitions if start < t.applies_if_start_before), spec)
+    length, unit = rule_used.length, rule_used.unit
+    assert length is not None and unit is not None and spec.non_working_day is not None  # LimitSpec validates
     end = last_day_of_period(start, length, unit, time_zone=rules.time_zone,
                              moves_on_non_working_day=spec.non_working_day.moves)
-    common["citation"] = cite(rules.code, rule_used)
     days_remaining = (end.last_day - today).days
     if days_remaining >= 0:
         status = TimeLimitStatus.OPEN
@@ -301,6 +296,7 @@ def assess_time_limit(rules: MechanismRules, spec: LimitSpec, facts: ComplaintFa
         status = TimeLimitStatus.EXPIRED
     else:
         status = TimeLimitStatus.SOFT_WARNING
+    common["citation"] = cite(rules.code, rule_used)
     explanation = _limit_explanation(rules, spec, start, length, unit.value, end.last_day, end.nominal_last_day,
                                      status, rule_used.provision)
     return TimeLimit(status=status, explanation=explanation, start_date=start, length=length, unit=unit,
@@ -308,19 +304,19 @@ def assess_time_limit(rules: MechanismRules, spec: LimitSpec, facts: ComplaintFa
                      days_remaining=days_remaining, **common)
 
 
-def start_date_for(event: StartEvent, facts: ComplaintFacts,
-                   exhaustion: Exhaustion) -> tuple[date | None, tuple[TimeLimitStatus, str]]:
-    """The date a period starts from, or why there is none (status and explanation)."""
+def start_date_for(event: StartEvent, facts: ComplaintFacts, exhaustion: Exhaustion) -> date | NoStart:
+    """The date a period starts from, or why there is none."""
     if event is StartEvent.END_OF_OTHER_PROCEDURE:
         ended = facts.latest_end_of_other_procedure()
         if ended is None:
-            return None, (TimeLimitStatus.NOT_APPLICABLE,
-                          "Applies only once another international procedure on the matter has ended.")
-        return ended, (TimeLimitStatus.OPEN, "")
+            return NoStart(TimeLimitStatus.NOT_APPLICABLE,
+                           "Applies only once another international procedure on the matter has ended.")
+        return ended
     if exhaustion.outcome is ExhaustionOutcome.NOT_MET:
-        return None, (TimeLimitStatus.NOT_STARTED,
-                      f"Not running yet: the period starts from {START_EVENT_WORDS[event]}, and remedies are "
-                      "still being used.")
+        return NoStart(TimeLimitStatus.NOT_STARTED, f"Not running yet: the period starts from "
+                                                    f"{START_EVENT_WORDS[event]}, and remedies are still being used.")
+    # "Exhaustion" is dated by the final decision, not its later notification: the earlier start can only
+    # make a last day earlier, never too late.
     if event is StartEvent.NOTIFICATION_OF_DECISION:
         dates = [r.notification_date for r in facts.domestic_remedies if r.notification_date is not None]
         missing = "the date the final decision was notified to the victim"
@@ -328,11 +324,11 @@ def start_date_for(event: StartEvent, facts: ComplaintFacts,
         dates = [r.final_decision_date for r in facts.domestic_remedies if r.final_decision_date is not None]
         missing = "the date of the final domestic decision"
     if not dates:
-        return None, (TimeLimitStatus.UNKNOWN,
-                      f"Cannot compute the last day: {missing} is needed. Where no effective remedy exists, "
-                      "bodies usually count from the act complained of or from when its effects became known: "
-                      "check, and file as early as possible.")
-    return max(dates), (TimeLimitStatus.OPEN, "")
+        return NoStart(TimeLimitStatus.UNKNOWN,
+                       f"Cannot compute the last day: {missing} is needed. Where no effective remedy exists, "
+                       "bodies usually count from the act complained of or from when its effects became known: "
+                       "check, and file as early as possible.")
+    return max(dates)
 
 
 def _limit_explanation(rules: MechanismRules, spec: LimitSpec, start: date, length: int, unit: str, last: date,
@@ -380,9 +376,9 @@ def _duplication_of(rules: MechanismRules, procedure: OtherProcedure) -> Duplica
     rule = rules.non_duplication
     other, status = procedure.mechanism, procedure.status.value
 
-    def conflict(severity: str, reason: str, source: Sourced = rule) -> DuplicationConflict:
-        return DuplicationConflict(other_mechanism=other, other_status=status, severity=severity,  # type: ignore[arg-type]
-                                   reason=reason, citation=cite(rules.code, source))
+    def conflict(severity: Severity, reason: str, source: Sourced = rule) -> DuplicationConflict:
+        return DuplicationConflict(other_mechanism=other, other_status=status, severity=severity, reason=reason,
+                                   citation=cite(rules.code, source))
 
     if other == rules.code:
         return conflict("bars" if rule.blocks is not Blocks.NONE else "check",
@@ -403,16 +399,17 @@ def _duplication_of(rules: MechanismRules, procedure: OtherProcedure) -> Duplica
         if exception.status is RuleStatus.UNCONFIRMED:
             return conflict("check", f"A filing by another author before {other} probably does not bar "
                                      f"{rules.short_name}, but that is unconfirmed: check.", exception)
-        return f"{other} ({status}) was seized by another author, which does not bar {rules.short_name} " \
-               f"({exception.provision})."
+        return (f"{other} ({status}) was seized by another author, which does not bar {rules.short_name} "
+                f"({exception.provision}).")
     if blocks(rule.blocks, procedure.status):
-        severity = "check" if rule.status is RuleStatus.UNCONFIRMED else "bars"
+        # A bar read from an unconfirmed rule is something to check, not a reason to give up a body.
+        severity: Severity = "check" if rule.status is RuleStatus.UNCONFIRMED else "bars"
         return conflict(severity, f"The same matter is {status} before {other}; {rules.short_name} does not examine "
                                   f"a matter {_blocks_words(rule.blocks)} ({rule.provision}).")
     if procedure.status is not ProcedureStatus.PENDING and rule.examined_elsewhere_note:
         return conflict("check", rule.examined_elsewhere_note)
-    return f"{other} ({status}) does not bar {rules.short_name}: its rule bars only a matter " \
-           f"{_blocks_words(rule.blocks)}."
+    return (f"{other} ({status}) does not bar {rules.short_name}: its rule bars only a matter "
+            f"{_blocks_words(rule.blocks)}.")
 
 
 def blocks(rule: Blocks, status: ProcedureStatus) -> bool:
@@ -435,8 +432,8 @@ def _blocks_words(rule: Blocks) -> str:
 
 
 def conflicts_between_candidates(findings: list[MechanismFinding], catalogue: Catalogue) -> list[CandidateConflict]:
-    """For each pair of remaining candidates: would filing with one bar the other later?"""
-    live = [f for f in findings if f.verdict not in EXCLUDED_VERDICTS]
+    """For each pair of relevant candidates: would filing with one bar the other later?"""
+    live = [f for f in findings if is_relevant_candidate(f)]
     found: list[CandidateConflict] = []
     for first in live:
         for later in live:
@@ -445,10 +442,9 @@ def conflicts_between_candidates(findings: list[MechanismFinding], catalogue: Ca
             rule = catalogue[later.mechanism].non_duplication
             if rule.blocks is Blocks.NONE or first.mechanism in {n.mechanism for n in rule.not_counted}:
                 continue
-            when = {Blocks.PENDING: "while_pending", Blocks.EXAMINED: "once_examined",
-                    Blocks.BOTH: "pending_or_examined"}[rule.blocks]
+            when = TIMING[rule.blocks]
             found.append(CandidateConflict(
-                file_with=first.mechanism, bars=later.mechanism, when=when,  # type: ignore[arg-type]
+                file_with=first.mechanism, bars=later.mechanism, when=when,
                 citation=cite(later.mechanism, rule),
                 reason=(f"Filing with {first.name} would make a later complaint to {later.name} on the same matter "
                         f"inadmissible {_when_words(when)} ({rule.provision})."),
@@ -456,7 +452,11 @@ def conflicts_between_candidates(findings: list[MechanismFinding], catalogue: Ca
     return found
 
 
-def _when_words(when: str) -> str:
+TIMING: dict[Blocks, ConflictTiming] = {Blocks.PENDING: "while_pending", Blocks.EXAMINED: "once_examined",
+                                        Blocks.BOTH: "pending_or_examined"}
+
+
+def _when_words(when: ConflictTiming) -> str:
     return {"while_pending": "while the first body is examining it",
             "once_examined": "once the first body has examined it",
             "pending_or_examined": "both while it is pending and after it has been examined"}[when]
@@ -485,8 +485,10 @@ def decide_verdict(availability: Availability, standing: Standing, exhaustion: E
                    time_limits: list[TimeLimit], conflicts: list[DuplicationConflict], rights_match: Tri,
                    rights_note: str) -> tuple[Verdict, list[str]]:
     statuses = {limit.status for limit in time_limits}
-    if availability.answer is Tri.NO:
-        return Verdict.UNAVAILABLE, [r for r in availability.reasons]
+    if availability.available is Tri.NO:
+        if availability.out_of_scope:
+            return Verdict.UNAVAILABLE, [availability.out_of_scope]
+        return Verdict.UNAVAILABLE, [r for s in availability.per_state for r in s.reasons]
     if standing.outcome is StandingOutcome.NOT_MET:
         return Verdict.UNAVAILABLE, standing.reasons
     barring = [c.reason for c in conflicts if c.severity == "bars"]
@@ -497,7 +499,7 @@ def decide_verdict(availability: Availability, standing: Standing, exhaustion: E
     if exhaustion.outcome is ExhaustionOutcome.NOT_MET:
         return Verdict.PREMATURE, exhaustion.reasons
     checks: list[str] = []
-    if availability.answer is Tri.UNKNOWN:
+    if availability.available is Tri.UNKNOWN:
         checks += [r for r in availability.reasons if "unknown" in r.lower()] or availability.reasons
     if exhaustion.outcome is ExhaustionOutcome.UNKNOWN:
         checks += exhaustion.reasons
@@ -522,13 +524,13 @@ def interim_route(rules: MechanismRules, facts: ComplaintFacts, availability: Av
     rule = rules.interim_measures
     if facts.urgency.level != "urgent" or not rule.available:
         return None
-    if availability.answer is Tri.NO or standing.outcome is StandingOutcome.NOT_MET:
+    if availability.available is Tri.NO or standing.outcome is StandingOutcome.NOT_MET:
         return None
     flags = facts.urgency.flags()
     if flags and not flags & set(rule.triggers):
         return None
     caveats: list[str] = []
-    if availability.answer is Tri.UNKNOWN:
+    if availability.available is Tri.UNKNOWN:
         caveats.append("Whether the state accepted this procedure is unknown: check before relying on it.")
     caveats += [f"{c.reason} Interim measures normally accompany an admissible complaint." for c in conflicts
                 if c.severity == "bars"]
@@ -541,14 +543,22 @@ def interim_route(rules: MechanismRules, facts: ComplaintFacts, availability: Av
 
 
 def interim_routes(findings: list[MechanismFinding]) -> list[InterimMeasuresRoute]:
-    """Every interim-measures route open to an urgent complaint: binding ones first, then unhindered ones."""
-    routes = [f.interim_measures for f in findings if f.interim_measures is not None]
+    """Every interim-measures route open to an urgent complaint: binding ones first, then unhindered ones.
+
+    A body none of whose instruments the complaint invokes is left out (no CEDAW route for a man's
+    removal); with no rights listed at all, every route stays.
+    """
+    routes = [f.interim_measures for f in findings if f.interim_measures is not None and f.rights_match is not Tri.NO]
     return sorted(routes, key=lambda r: (not r.binding, bool(r.caveats), r.mechanism))
 
 
-def _main_limit(finding: MechanismFinding) -> TimeLimit:
-    """The limit that weighs most: the worst status, and of those the earliest last day."""
-    return min(finding.time_limits, key=lambda t: (STATUS_WEIGHT.index(t.status), t.last_day or date.max))
+def is_relevant_candidate(finding: MechanismFinding) -> bool:
+    """Still a candidate, and the complaint invokes (or may invoke) rights it protects.
+
+    Candidate conflicts and filing deadlines are worked out for these only: a deadline before a body
+    whose instruments the complaint does not invoke would only be noise for the people who must act.
+    """
+    return finding.verdict not in EXCLUDED_VERDICTS and finding.rights_match is not Tri.NO
 
 
 def recommend(findings: list[MechanismFinding]) -> list[Recommendation]:
@@ -556,14 +566,14 @@ def recommend(findings: list[MechanismFinding]) -> list[Recommendation]:
     live = [f for f in findings if f.verdict not in EXCLUDED_VERDICTS]
 
     def key(finding: MechanismFinding):
-        limit = _main_limit(finding)
+        limit = finding.time_limit
         return (VERDICT_ORDER.index(finding.verdict), not finding.binding_outcome,
                 finding.rights_match is Tri.NO, limit.last_day or date.max, finding.mechanism)
 
     ranked = sorted(live, key=key)
     return [Recommendation(rank=index, mechanism=f.mechanism, name=f.name, verdict=f.verdict,
-                           binding_outcome=f.binding_outcome, last_day=_main_limit(f).last_day,
-                           time_zone=_main_limit(f).time_zone, explanation=explain(f))
+                           binding_outcome=f.binding_outcome, last_day=f.time_limit.last_day,
+                           time_zone=f.time_limit.time_zone, explanation=explain(f))
             for index, f in enumerate(ranked, start=1)]
 
 
@@ -571,7 +581,7 @@ def explain(finding: MechanismFinding) -> str:
     """A plain-language paragraph for a person deciding where to file."""
     parts = [f"{finding.name}:"]
     availability = finding.availability
-    if availability.answer is Tri.YES:
+    if availability.available is Tri.YES:
         parts.append(f"it can hear complaints against {', '.join(availability.available_against)}.")
     else:
         parts.append("whether it can hear this complaint is unknown; check the state's acceptance.")
@@ -583,7 +593,7 @@ def explain(finding: MechanismFinding) -> str:
         ExhaustionOutcome.NOT_MET: "Domestic remedies must be exhausted first.",
         ExhaustionOutcome.UNKNOWN: "Check which domestic remedies were used.",
     }[finding.exhaustion.outcome])
-    limit = _main_limit(finding)
+    limit = finding.time_limit
     if limit.status is TimeLimitStatus.OPEN and limit.last_day is not None:
         hard = "a strict limit" if limit.hardness is Hardness.HARD else "a soft limit"
         parts.append(f"File by {_day(limit.last_day)} ({limit.time_zone}), {limit.days_remaining} days from now; "
@@ -600,10 +610,10 @@ def explain(finding: MechanismFinding) -> str:
 
 
 def filing_deadlines(findings: list[MechanismFinding]) -> list[FilingDeadline]:
-    """Every open filing limit of a remaining candidate, earliest first."""
+    """Every open filing limit of a relevant candidate, earliest first."""
     deadlines = []
     for finding in findings:
-        if finding.verdict in EXCLUDED_VERDICTS:
+        if not is_relevant_candidate(finding):
             continue
         for limit in finding.time_limits:
             if limit.status is not TimeLimitStatus.OPEN or limit.last_day is None or limit.ends_at_utc is None:
@@ -626,5 +636,3 @@ def filing_deadlines(findings: list[MechanismFinding]) -> list[FilingDeadline]:
     return sorted(deadlines, key=lambda d: (d.ends_at_utc, d.mechanism))
 
 
-def _unique(citations: list[Citation]) -> list[Citation]:
-    return list(dict.fromkeys(citations))

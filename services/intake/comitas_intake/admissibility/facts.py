@@ -72,11 +72,6 @@ class ComplaintFacts(_Frozen):
                 raise ValueError(f"{state!r} is not an ISO 3166-1 alpha-2 code")
         return tuple(dict.fromkeys(normalised))
 
-    def final_remedy(self) -> DomesticRemedy | None:
-        """The remedy with the latest final decision: its decision ends the domestic proceedings."""
-        dated = [r for r in self.domestic_remedies if r.final_decision_date is not None]
-        return max(dated, key=lambda r: r.final_decision_date) if dated else None  # type: ignore[arg-type, return-value]
-
     def latest_end_of_other_procedure(self) -> date | None:
         ended = [p.ended_on for p in self.other_procedures if p.ended_on is not None]
         return max(ended) if ended else None

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from .acceptances import Tri
 from .dates import Unit
@@ -36,12 +36,13 @@ class StateAcceptance(_Out):
 
 
 class Availability(_Out):
-    """Can this body receive a complaint against these states from this filer, for this situation."""
+    """Can this body receive a complaint against these states, for this situation."""
 
-    answer: Tri
+    available: Tri
     reasons: list[str]
     available_against: list[str]
     per_state: list[StateAcceptance]
+    out_of_scope: str | None = None
     citations: list[Citation]
 
 
@@ -81,6 +82,18 @@ class TimeLimitStatus(StrEnum):
     NOT_APPLICABLE = "not_applicable"
 
 
+# The order in which one time-limit status outweighs another when a mechanism has several limits.
+STATUS_WEIGHT = [
+    TimeLimitStatus.EXPIRED,
+    TimeLimitStatus.SOFT_WARNING,
+    TimeLimitStatus.UNKNOWN,
+    TimeLimitStatus.NOT_STARTED,
+    TimeLimitStatus.OPEN,
+    TimeLimitStatus.NO_FIXED_LIMIT,
+    TimeLimitStatus.NOT_APPLICABLE,
+]
+
+
 class TimeLimit(_Out):
     limit_id: str
     kind: LimitKind
@@ -104,12 +117,16 @@ class TimeLimit(_Out):
     stop_citation: Citation | None = None
 
 
+Severity = Literal["bars", "check"]
+ConflictTiming = Literal["while_pending", "once_examined", "pending_or_examined"]
+
+
 class DuplicationConflict(_Out):
     """The same matter before another body, and what this mechanism's rule makes of it."""
 
     other_mechanism: str
     other_status: str
-    severity: Literal["bars", "check"]
+    severity: Severity
     reason: str
     citation: Citation
 
@@ -158,13 +175,19 @@ class MechanismFinding(_Out):
     interim_measures: InterimMeasuresRoute | None = None
     citations: list[Citation]
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def time_limit(self) -> TimeLimit:
+        """The limit that governs: the worst status of ``time_limits``, and of those the earliest last day."""
+        return min(self.time_limits, key=lambda t: (STATUS_WEIGHT.index(t.status), t.last_day or date.max))
+
 
 class CandidateConflict(_Out):
     """Filing with ``file_with`` would bar ``bars`` (under ``bars``'s own rule), and when."""
 
     file_with: str
     bars: str
-    when: Literal["while_pending", "once_examined", "pending_or_examined"]
+    when: ConflictTiming
     reason: str
     citation: Citation
 

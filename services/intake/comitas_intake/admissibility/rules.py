@@ -22,9 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .dates import Unit
 
-SCHEMA_VERSION = 1
-
-Code = str  # a mechanism code or another procedure's code: lower-case letters, digits, "_"
+# A mechanism code or another procedure's code: lower-case letters, digits and "_".
 CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
