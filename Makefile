@@ -26,6 +26,14 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+## Apply every service's migrations to var/*.db (make run does it too).
+migrate: install
+	$(BIN)/comitas-dev migrate
+
+## Delete all local data: databases, NATS store, demo credentials and the dev master key.
+clean-data:
+	rm -rf var
+
 bench: install
 	$(BIN)/python -m benchmarks.run
 

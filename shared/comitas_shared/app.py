@@ -25,7 +25,7 @@ from .auth import DenyList, TokenValidator
 from .db import Database
 from .errors import BodySizeLimit, ServiceUnavailable, install_problem_handlers
 from .events.catalogue import TOKEN_REVOKED
-from .events.consumer import EventConsumer, replay_since
+from .events.consumer import EventConsumer, follow_subject
 from .events.envelope import CloudEvent
 from .events.nats import NatsHandle
 from .events.outbox import OutboxRelay, install_relay_wakeup
@@ -86,7 +86,7 @@ def create_service_app(
     validator = TokenValidator(issuer=settings.issuer, audience=settings.audience,
                                jwks_url=settings.resolved_jwks_url, extra_issuers=extra_issuers,
                                http=http, deny_list=deny_list)
-    nats = NatsHandle(settings.nats_url, name=settings.service_name)
+    nats = NatsHandle(settings.nats_url, name=settings.service_name, stream_replicas=settings.nats_stream_replicas)
     relay = OutboxRelay(database=database, tables=tables, js=lambda: nats.js,
                         poll_seconds=settings.outbox_poll_seconds)
     install_relay_wakeup(database, relay)
@@ -111,6 +111,9 @@ def create_service_app(
                     await hook(platform, app)
             for task in platform.background:
                 task.cancel()
+            for task in platform.background:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             for consumer in platform.consumers:
                 await consumer.stop()
             await relay.stop()
@@ -139,18 +142,10 @@ def create_service_app(
 async def _follow_revocations(platform: Platform) -> None:
     async def add(event: CloudEvent) -> None:
         if event.type == TOKEN_REVOKED.type:
-            expires = event.data.get("expires_at")
-            platform.validator.deny_list.add(event.data["jti"], datetime.fromisoformat(expires).timestamp())
+            expires = datetime.fromisoformat(event.data["expires_at"].replace("Z", "+00:00"))
+            platform.validator.deny_list.add(event.data["jti"], expires.timestamp())
 
-    while True:
-        try:
-            task = await replay_since(platform.nats, TOKEN_REVOKED.subject, REVOCATION_REPLAY, add)
-            await task
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            log.info("revocations: %s; resubscribing", exc)
-            await asyncio.sleep(1)
+    await follow_subject(platform.nats, TOKEN_REVOKED.subject, REVOCATION_REPLAY, add)
 
 
 def current_time(request: Request) -> datetime:

@@ -45,7 +45,7 @@ READY_LINE = "Comitas is ready. Press Ctrl-C to stop."
 CREDENTIALS_FILE = "demo-credentials.json"
 MASTER_KEY_FILE = "master.key"
 STARTUP_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
 
 # What the curl example submits; tests submit the same body, so the printed example is known to work.
 EXAMPLE_COMPLAINT: dict[str, Any] = {
@@ -293,7 +293,7 @@ def _port_taken(port: int) -> bool:
     return False
 
 
-def _listening(port: int) -> bool:
+def is_listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
@@ -320,7 +320,7 @@ class Supervisor:
 
     def wait_listening(self, child: Child, port: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while not _listening(port):
+        while not is_listening(port):
             if not child.running:
                 raise DevStackError(f"{child.name} exited during start-up:\n{child.tail()}")
             if time.monotonic() > deadline:
@@ -386,12 +386,15 @@ def service_env(layout: Layout, service: Service, key: str) -> dict[str, str]:
     return {f"{service.env_prefix}{name}": value for name, value in values.items()}
 
 
-def start_stack(layout: Layout, key: str, supervisor: Supervisor) -> tuple[Child, list[Child]]:
+def check_ports_free(layout: Layout) -> None:
     taken = [f"{name} {port}" for name, port in layout.ports.items()
              if (name == "nats" or any(s.name == name for s in layout.services)) and _port_taken(port)]
     if taken:
         raise DevStackError(f"ports already in use: {', '.join(taken)}. Is another `comitas-dev run` going? "
                             "Stop it, or shift the ports with COMITAS_DEV_BASE_PORT=9000.")
+
+
+def start_stack(layout: Layout, key: str, supervisor: Supervisor) -> tuple[Child, list[Child]]:
     logs = layout.var / "log"
     nats = Child.spawn("nats", [nats_server_binary(), "-a", "127.0.0.1", "-p", str(layout.ports["nats"]),
                                 "-n", "comitas-dev", "-js", "-sd", str(layout.var / "nats")],
@@ -425,22 +428,23 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def format_credentials(credentials: Mapping[str, Any], layout: Layout) -> str:
-    rows = [("institution", "kind", "client_id", "client_secret", "scopes")]
-    officers = []
+    unknown = "(unknown: see below)"
+    rows = [("institution", "kind", "client_id", "client_secret")]
+    officers = [("institution", "email", "password")]
     for entry in credentials["institutions"]:
-        secret = entry.get("client_secret") or "(unknown: see below)"
-        rows.append((entry.get("name", entry["id"]), entry.get("kind", ""), entry.get("client_id", ""), secret,
-                     f"{len(entry.get('scopes') or [])} scopes"))
-        for value in entry.values():
-            if isinstance(value, Mapping):
-                officers.append(f"  {entry.get('name', entry['id'])}: "
-                                + ", ".join(f"{k}={v}" for k, v in value.items()))
-    text = f"Demo institutions (also in {layout.credentials_path}):\n{_table(rows)}"
-    if officers:
-        text += "\n\nLiaison officer sign-in:\n" + "\n".join(officers)
-    if any(not e.get("client_secret") for e in credentials["institutions"]):
-        text += (f"\n\nA client secret is unknown: {layout.credentials_path} was lost after the first run. "
-                 "Rotate it with `comitas-admin`, or delete var/ to start afresh.")
+        name = entry.get("name") or entry["id"]
+        rows.append((name, entry.get("kind") or "", entry.get("client_id") or "", entry.get("client_secret") or unknown))
+        if officer := entry.get("liaison_officer"):
+            officers.append((name, officer.get("email") or "", officer.get("password") or unknown))
+    text = (f"Demo institutions, every client with every scope but admin (also in {layout.credentials_path}):\n"
+            + _table(rows))
+    if len(officers) > 1:
+        has_portal = any(s.name == "portal" for s in layout.services)
+        where = f"at {layout.url('portal')}" if has_portal else "to the web client"
+        text += f"\n\nLiaison officer (signs in {where}):\n" + _table(officers)
+    if any(unknown in row for row in [*rows, *officers]):
+        text += (f"\n\nA secret is unknown: {layout.credentials_path} was lost after the first run. "
+                 "Rotate it with `comitas-admin`, or delete the var directory to start afresh.")
     return text
 
 
@@ -491,6 +495,7 @@ def cmd_seed(layout: Layout) -> int:
 
 
 def cmd_run(layout: Layout) -> int:
+    check_ports_free(layout)
     supervisor = Supervisor()
     supervisor.install_signal_handlers()
     key = master_key(layout)

@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     environment: Environment = "development"
     database_url: str = "sqlite+aiosqlite:///var/comitas.db"
     nats_url: str = "nats://127.0.0.1:14222"
+    # Copies of each JetStream stream: 1 on one machine, 3 on the production cluster.
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
     # The token issuer every resource server trusts, and where its metadata/JWKS live.
     issuer: str = "http://127.0.0.1:8000"
     jwks_url: str | None = None

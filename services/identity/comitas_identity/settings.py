@@ -26,7 +26,7 @@ class IdentitySettings(ServiceSettings):
     housekeeping_interval_seconds: float = Field(default=600.0, gt=0)
 
     @model_validator(mode="after")
-    def _public_url_is_transport_safe(self) -> "IdentitySettings":
+    def _public_url_is_transport_safe(self) -> IdentitySettings:
         # Authlib refuses OAuth requests whose URL is neither https nor loopback http (RFC 6749 §3.1);
         # say so at start-up rather than on every request.
         parts = urlsplit(self.public_url)

@@ -70,6 +70,7 @@ class EventConsumer:
         self.max_deliver = max_deliver
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
+        self._subscription = None
 
     def config(self) -> ConsumerConfig:
         config = ConsumerConfig(
@@ -95,11 +96,19 @@ class EventConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # A fetch cancelled mid-flight can still receive a message or a pull status afterwards; left
+        # subscribed, it sits unread in the pending queue and the connection's drain waits for it
+        # (drain_timeout, 30 s) on shutdown. Unsubscribed, the drain skips it; JetStream redelivers.
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+            self._subscription = None
 
     async def _subscribe(self, js: JetStreamContext):  # noqa: ANN202
         with contextlib.suppress(Exception):
             await js.add_consumer(self.stream, self.config())
-        return await js.pull_subscribe_bind(durable=self.name, stream=self.stream)
+        self._subscription = await js.pull_subscribe_bind(durable=self.name, stream=self.stream)
+        return self._subscription
 
     async def _run(self) -> None:
         subscription = None
@@ -110,7 +119,9 @@ class EventConsumer:
                     subscription = await self._subscribe(self.nats.js)
                 try:
                     messages = await subscription.fetch(self.batch, timeout=1.0)
-                except NatsTimeoutError:
+                except (NatsTimeoutError, asyncio.TimeoutError):
+                    # nats-py raises the plain asyncio.TimeoutError too (deadline spent between its two
+                    # pull requests): an empty fetch either way, not a reason to resubscribe.
                     continue
                 for message in messages:
                     await self.handle(message)
@@ -118,6 +129,9 @@ class EventConsumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS away, consumer gone: resubscribe
                 log.info("consumer %s: %s; resubscribing", self.name, exc)
+                if subscription is not None:
+                    with contextlib.suppress(Exception):
+                        await subscription.unsubscribe()
                 subscription = None
                 await asyncio.sleep(0.5)
 
@@ -144,29 +158,57 @@ class EventConsumer:
         await message.ack()
 
 
-async def replay_since(
-    nats: NatsHandle, subject: str, since: timedelta, callback: Callable[[CloudEvent], Awaitable[None]]
-) -> asyncio.Task[None]:
-    """An ephemeral ordered push subscription from ``now - since``: each replica of a service gets
-    every event (used for the token deny-list, which every replica must hold in memory)."""
-    await nats.wait_ready()
-    start = datetime.now(UTC) - since
+async def follow_subject(
+    nats: NatsHandle, subject: str, since: timedelta, callback: Callable[[CloudEvent], Awaitable[None]],
+    *, stream: str = EVENTS_STREAM, check_every: float = 2.0,
+) -> None:
+    """Every event on ``subject`` from ``now - since``, to every replica (no durable: each process gets
+    all). Used for the token deny-list, which each replica holds in memory.
 
-    async def on_message(message) -> None:  # noqa: ANN001
-        with contextlib.suppress(Exception):
-            await callback(CloudEvent.from_nats(message.headers, message.data))
-
-    subscription = await nats.js.subscribe(
-        subject, cb=on_message, ordered_consumer=True,
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME,
-                              opt_start_time=start.isoformat().replace("+00:00", "Z")),
-    )
-
-    async def hold() -> None:
+    An ephemeral pull consumer is recreated from the last sequence seen whenever it disappears (NATS
+    restarted, the consumer was reaped), so nothing is missed across a NATS outage."""
+    last_sequence: int | None = None
+    subscription = None
+    while True:
         try:
-            await asyncio.Event().wait()
-        finally:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
-
-    return asyncio.create_task(hold(), name=f"replay-{subject}")
+            await nats.wait_ready()
+            js = nats.js
+            if last_sequence is None:
+                start = (datetime.now(UTC) - since).isoformat().replace("+00:00", "Z")
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=start,
+                                        ack_policy=AckPolicy.NONE, inactive_threshold=300)
+            else:
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                                        opt_start_seq=last_sequence + 1, ack_policy=AckPolicy.NONE,
+                                        inactive_threshold=300)
+            subscription = await js.pull_subscribe(subject, durable=None, stream=stream, config=config)
+            idle_since = asyncio.get_running_loop().time()
+            while True:
+                try:
+                    messages = await subscription.fetch(100, timeout=check_every)
+                except NatsTimeoutError:
+                    messages = []
+                for message in messages:
+                    if message.metadata and message.metadata.sequence:
+                        last_sequence = message.metadata.sequence.stream
+                    with contextlib.suppress(Exception):
+                        await callback(CloudEvent.from_nats(message.headers, message.data))
+                if messages:
+                    idle_since = asyncio.get_running_loop().time()
+                elif asyncio.get_running_loop().time() - idle_since >= check_every:
+                    # Quiet: make sure the consumer still exists (it does not survive a NATS restart).
+                    await subscription.consumer_info()
+                    idle_since = asyncio.get_running_loop().time()
+        except asyncio.CancelledError:
+            # Left subscribed, the connection's drain would wait for it on shutdown.
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.info("follow %s: %s; recreating the consumer", subject, exc)
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
+            subscription = None
+            await asyncio.sleep(0.5)

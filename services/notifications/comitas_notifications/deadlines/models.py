@@ -23,7 +23,6 @@ class Deadline(Base, table=True):
     __table_args__ = (
         UniqueConstraint("institution_id", "deadline_key", name="uq_deadline_institution_key"),
         Index("ix_deadline_institution_due", "institution_id", "due_at", "id"),
-        Index("ix_deadline_schedule", "revision", "schedule_revision"),
     )
 
     id: str = Field(primary_key=True, max_length=64)

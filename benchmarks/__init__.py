@@ -1,0 +1,1 @@
+"""Benchmarks of the running stack: ``make bench`` (``python -m benchmarks.run``)."""

@@ -1,0 +1,1 @@
+"""Liaison officers' accounts."""

@@ -1,0 +1,119 @@
+"""Every query on deliveries. Functions for one delivery take its institution; the worker's claim is the
+one query across institutions, and it hands back each delivery's institution for the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comitas_shared.auth import InstitutionId, institution_id_for_system
+from comitas_shared.pagination import PageRequest
+
+from ..paging import paginate
+from .domain import DeliveryState
+from .models import Delivery, DeliveryAttempt
+
+
+async def add(session: AsyncSession, delivery: Delivery) -> None:
+    session.add(delivery)
+    await session.flush()
+
+
+async def get(session: AsyncSession, institution_id: InstitutionId, delivery_id: str) -> Delivery | None:
+    query = select(Delivery).where(Delivery.institution_id == institution_id, Delivery.id == delivery_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_page(session: AsyncSession, institution_id: InstitutionId, page: PageRequest, *,
+                    state: str | None = None, subscription_id: str | None = None) -> list[Delivery]:
+    query = select(Delivery).where(Delivery.institution_id == institution_id)
+    if state is not None:
+        query = query.where(Delivery.state == state)
+    if subscription_id is not None:
+        query = query.where(Delivery.subscription_id == subscription_id)
+    query = paginate(query, page, at=Delivery.created_at, id_=Delivery.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def attempts(session: AsyncSession, institution_id: InstitutionId, delivery_id: str) -> list[DeliveryAttempt]:
+    query = (select(DeliveryAttempt)
+             .where(DeliveryAttempt.institution_id == institution_id, DeliveryAttempt.delivery_id == delivery_id)
+             .order_by(DeliveryAttempt.number))
+    return list((await session.execute(query)).scalars())
+
+
+async def attempts_made(session: AsyncSession, institution_id: InstitutionId, delivery_id: str) -> int:
+    query = select(func.count()).select_from(DeliveryAttempt).where(
+        DeliveryAttempt.institution_id == institution_id, DeliveryAttempt.delivery_id == delivery_id)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def add_attempt(session: AsyncSession, attempt: DeliveryAttempt) -> None:
+    session.add(attempt)
+    await session.flush()
+
+
+async def cancel_pending_for_subscription(session: AsyncSession, institution_id: InstitutionId,
+                                          subscription_id: str, now: datetime) -> int:
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.institution_id == institution_id, Delivery.subscription_id == subscription_id,
+               Delivery.state == DeliveryState.PENDING)
+        .values(state=DeliveryState.CANCELLED, next_attempt_at=None, updated_at=now,
+                last_error="the subscription was deleted"))
+    return result.rowcount
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: str
+    institution_id: InstitutionId
+
+
+async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, token: str, limit: int,
+                    skip_locked: bool) -> list[Claimed]:
+    """Leases up to ``limit`` due deliveries to this worker. The conditional update makes the claim
+    safe between replicas on any database; on PostgreSQL SKIP LOCKED also keeps replicas from queueing
+    behind each other's rows."""
+    free = or_(Delivery.locked_until.is_(None), Delivery.locked_until < now)  # type: ignore[union-attr]
+    query = (select(Delivery.id, Delivery.institution_id)
+             .where(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now, free)
+             .order_by(Delivery.next_attempt_at)
+             .limit(limit))
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    candidates = (await session.execute(query)).all()
+    claimed: list[Claimed] = []
+    for delivery_id, institution_id in candidates:
+        result = await session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.PENDING, free)
+            .values(locked_until=lease_until, locked_by=token))
+        if result.rowcount == 1:
+            claimed.append(Claimed(delivery_id, institution_id_for_system(institution_id)))
+    return claimed
+
+
+async def next_due_at(session: AsyncSession, *, after: datetime) -> datetime | None:
+    """When the next pending delivery falls due (for the worker's sleep)."""
+    query = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at > after)
+    value = (await session.execute(query)).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+async def finish_attempt(session: AsyncSession, institution_id: InstitutionId, delivery_id: str, *, token: str,
+                         values: dict[str, object]) -> bool:
+    """Applies the attempt's outcome if this worker still holds the lease; releases the lease."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.institution_id == institution_id, Delivery.id == delivery_id, Delivery.locked_by == token)
+        .values(**values, locked_until=None, locked_by=None))
+    return result.rowcount == 1

@@ -1,0 +1,394 @@
+"""The deployment files agree with the design and with the code: every service of DESIGN §2 is in
+docker-compose.yml and in deploy/ on its port, with probes on its health endpoints, and only with
+settings its settings class has; the NATS configuration passes the real nats-server's own check and
+really forms a three-node JetStream cluster. No Docker engine or Kubernetes cluster is needed."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+import yaml
+from nats.js.api import StreamConfig
+
+from comitas_shared import devstack
+from comitas_shared.events.nats import events_stream_config
+from comitas_shared.settings import ServiceSettings
+from comitas_shared.testing import free_port, nats_server_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+
+# DESIGN §2, the contract these files follow.
+DESIGN_PORTS = {"identity": 8000, "intake": 8001, "referral": 8002, "mla": 8003, "notifications": 8004,
+                "portal": 8080}
+NATS_DEV_PORT = 14222
+# The web client keeps its sessions in signed cookies; every other service owns a database.
+WITH_DATABASE = sorted(set(DESIGN_PORTS) - {"portal"})
+SETTINGS_CLASSES = {"identity": "comitas_identity.settings:IdentitySettings",
+                    "intake": "comitas_intake.settings:IntakeSettings",
+                    "notifications": "comitas_notifications.settings:NotificationsSettings"}
+HEALTH = re.compile(r"/(healthz|readyz)\b")
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    """The service's own settings class; for a service not written yet, the fields every service has."""
+    if service in SETTINGS_CLASSES:
+        module, name = SETTINGS_CLASSES[service].split(":")
+        return getattr(importlib.import_module(module), name)
+    spec = next(s for s in devstack.SERVICES if s.name == service)
+    return devstack.settings_class_of(spec) or ServiceSettings
+
+
+def assert_settings_exist(service: str, names: list[str], where: str) -> None:
+    cls = settings_class(service)
+    prefix = cls.model_config.get("env_prefix") if cls is not ServiceSettings else f"COMITAS_{service.upper()}_"
+    assert prefix == f"COMITAS_{service.upper()}_", (service, prefix)
+    for name in names:
+        assert name.startswith(prefix), f"{where}: {name} lacks the prefix {prefix}"
+        field = name.removeprefix(prefix).lower()
+        assert field in cls.model_fields, f"{where}: {name} is no setting of {cls.__name__}"
+
+
+def load_all(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+# --- docker-compose.yml ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_every_service_on_its_design_port_with_health_checks(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, port in DESIGN_PORTS.items():
+        service = services[name]
+        command = service["command"]
+        assert command[:3] == ["uvicorn", "--factory", f"comitas_{name}.main:create_app"], name
+        assert command[command.index("--port") + 1] == str(port), name
+        check = " ".join(service["healthcheck"]["test"])
+        assert HEALTH.search(check) and f"127.0.0.1:{port}/" in check, (name, check)
+        assert service["image"].startswith("comitas:") and service["build"] == "."
+        assert service["deploy"]["replicas"] >= 2, name
+        assert "ports" not in service, f"{name}: replicas cannot share a host port; the gateway publishes it"
+
+
+def test_compose_environment_names_are_settings_of_each_service(compose: dict[str, Any]) -> None:
+    for name in DESIGN_PORTS:
+        environment = compose["services"][name]["environment"]
+        assert_settings_exist(name, list(environment), f"docker-compose.yml {name}")
+        prefix = f"COMITAS_{name.upper()}_"
+        assert environment[f"{prefix}ENVIRONMENT"] == "production"
+        assert environment[f"{prefix}NATS_URL"] == "nats://nats:4222"
+        assert environment[f"{prefix}ISSUER"].startswith("https://")
+        assert f"{prefix}MASTER_KEY" in environment
+        if name in WITH_DATABASE:
+            assert environment[f"{prefix}DATABASE_URL"].startswith("postgresql+asyncpg://")
+            assert environment[f"{prefix}DATABASE_URL"].endswith(f"/comitas_{name}")
+
+
+def test_compose_migrates_each_database_before_its_service_starts(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in WITH_DATABASE:
+        migration = services[f"{name}-migrate"]
+        script = " ".join(migration["command"])
+        assert f"comitas_shared.migrations comitas_{name} upgrade" in script
+        assert f"$$COMITAS_{name.upper()}_DATABASE_URL" in script  # the container's variable, not compose's
+        assert list(migration["environment"]) == [f"COMITAS_{name.upper()}_DATABASE_URL"]
+        assert migration["environment"] == {k: services[name]["environment"][k] for k in migration["environment"]}
+        assert services[name]["depends_on"][f"{name}-migrate"] == {"condition": "service_completed_successfully"}
+    init = (DEPLOY / "postgres" / "init-databases.sh").read_text()
+    databases = re.search(r"^for service in (.+); do$", init, flags=re.MULTILINE).group(1).split()  # type: ignore[union-attr]
+    assert sorted(databases) == WITH_DATABASE
+
+
+def test_compose_runs_a_three_node_nats_cluster_reached_under_one_name(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    nodes = [n for n in services if re.fullmatch(r"nats-\d", n)]
+    assert len(nodes) == 3
+    for node in nodes:
+        service = services[node]
+        assert service["command"] == ["-c", "/etc/nats/cluster.conf"]
+        assert "./deploy/nats:/etc/nats:ro" in service["volumes"]
+        assert service["environment"]["NATS_SERVER_NAME"] == node
+        routes = yaml.safe_load(service["environment"]["NATS_ROUTES"])
+        assert sorted(routes) == sorted(f"nats://{n}:6222" for n in nodes)
+        assert "nats" in service["networks"]["default"]["aliases"]
+        assert HEALTH.search(" ".join(service["healthcheck"]["test"]))
+        assert _version(service["image"]) >= (2, 12), "message schedules (deadline timers) need 2.12"
+    for name in DESIGN_PORTS:
+        for node in nodes:
+            assert services[name]["depends_on"][node] == {"condition": "service_healthy"}
+
+
+def test_compose_gateway_publishes_each_design_port_to_its_service(compose: dict[str, Any]) -> None:
+    gateway = compose["services"]["gateway"]
+    assert sorted(gateway["ports"]) == sorted(f"{p}:{p}" for p in DESIGN_PORTS.values())
+    conf = (DEPLOY / "compose" / "gateway.conf").read_text()
+    routes = {int(listen): (name, int(port)) for listen, name, port in
+              re.findall(r"listen (\d+) ssl;.*?set \$upstream http://([\w-]+):(\d+);", conf)}
+    assert routes == {port: (name, port) for name, port in DESIGN_PORTS.items()}
+
+
+def test_compose_mounts_only_files_that_exist_and_documents_every_required_variable(
+        compose: dict[str, Any]) -> None:
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), source
+    required = set(re.findall(r"\$\{(\w+):\?", (ROOT / "docker-compose.yml").read_text()))
+    example = (DEPLOY / "compose.env.example").read_text()
+    documented = set(re.findall(r"^(\w+)=", example, flags=re.MULTILINE))
+    assert required and required <= documented, required - documented
+
+
+def test_the_image_installs_the_lock_and_every_service_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\s*$", dockerfile, flags=re.MULTILINE)
+    assert "COPY requirements.lock" in dockerfile and "-r requirements.lock" in dockerfile
+    assert re.search(r"^USER 10001$", dockerfile, flags=re.MULTILINE)
+    for port in DESIGN_PORTS.values():
+        assert str(port) in dockerfile.split("EXPOSE", 1)[1].splitlines()[0]
+    # `pip install .` in the image finds only the folders pyproject lists: every service must be there.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for folder in (ROOT / "services").iterdir():
+        if (folder / f"comitas_{folder.name}" / "main.py").exists():
+            assert f'"services/{folder.name}"' in pyproject, f"pyproject.toml does not package services/{folder.name}"
+
+
+# --- deploy/ (Kubernetes) -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def manifests() -> dict[tuple[str, str], dict[str, Any]]:
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    listed = {DEPLOY / r for r in kustomization["resources"]}
+    on_disk = {p for p in (DEPLOY / "k8s").glob("*.yaml") if not p.name.endswith(".example.yaml")}
+    assert listed == on_disk, "every manifest is in the kustomization, and only those"
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(listed) + [DEPLOY / "k8s" / "migrations" / "jobs.yaml"]:
+        for doc in load_all(path):
+            key = (doc["kind"], doc["metadata"]["name"])
+            assert key not in found, key
+            found[key] = doc
+    return found
+
+
+def _container(doc: dict[str, Any]) -> dict[str, Any]:
+    containers = doc["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def _port_number(container: dict[str, Any], port: int | str) -> int:
+    if isinstance(port, int):
+        return port
+    return next(p["containerPort"] for p in container["ports"] if p["name"] == port)
+
+
+def test_every_service_has_a_replicated_deployment_and_a_service_on_its_port(
+        manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    for name, port in DESIGN_PORTS.items():
+        deployment = manifests[("Deployment", name)]
+        assert deployment["spec"]["replicas"] >= 2, name
+        container = _container(deployment)
+        assert container["image"] == "comitas"  # set once, in the kustomization's images:
+        command = container["command"]
+        assert command[:3] == ["uvicorn", "--factory", f"comitas_{name}.main:create_app"]
+        assert command[command.index("--port") + 1] == str(port)
+        assert [p["containerPort"] for p in container["ports"]] == [port]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            assert _port_number(container, container[probe]["httpGet"]["port"]) == port, (name, probe)
+        service = manifests[("Service", name)]
+        assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+        assert [(p["port"], _port_number(container, p["targetPort"])) for p in service["spec"]["ports"]] == [
+            (port, port)]
+        assert manifests[("PodDisruptionBudget", name)]["spec"]["minAvailable"] >= 1
+
+
+def test_deployment_settings_exist_and_come_from_the_config_map_or_the_service_secret(
+        manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    config = manifests[("ConfigMap", "comitas-config")]["data"]
+    secrets = {doc["metadata"]["name"]: doc["stringData"]
+               for doc in load_all(DEPLOY / "k8s" / "secrets.example.yaml")}
+    for kind, name in [("Deployment", n) for n in DESIGN_PORTS] + [("Job", f"{n}-migrate") for n in WITH_DATABASE]:
+        service = name.removesuffix("-migrate")
+        env = _container(manifests[(kind, name)])["env"]
+        assert_settings_exist(service, [e["name"] for e in env], f"deploy {kind} {name}")
+        for entry in env:
+            source = entry["valueFrom"]
+            if "configMapKeyRef" in source:
+                assert source["configMapKeyRef"]["name"] == "comitas-config"
+                assert source["configMapKeyRef"]["key"] in config, entry
+            else:
+                ref = source["secretKeyRef"]
+                assert ref["name"] == f"comitas-{service}", "a service reads only its own Secret"
+                assert ref["key"] in secrets[ref["name"]], entry
+    assert config["environment"] == "production" and config["issuer"].startswith("https://")
+
+
+def test_each_database_has_a_migration_job_running_the_service_migrations(
+        manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    jobs = {name for kind, name in manifests if kind == "Job"}
+    assert jobs == {f"{n}-migrate" for n in WITH_DATABASE}
+    for name in WITH_DATABASE:
+        container = _container(manifests[("Job", f"{name}-migrate")])
+        variable = f"COMITAS_{name.upper()}_DATABASE_URL"
+        assert container["command"] == ["python", "-m", "comitas_shared.migrations", f"comitas_{name}", "upgrade",
+                                        "--url", f"$({variable})"]
+        assert [e["name"] for e in container["env"]] == [variable]
+    migrations = yaml.safe_load((DEPLOY / "k8s" / "migrations" / "kustomization.yaml").read_text())
+    assert migrations["resources"] == ["jobs.yaml"]
+    main = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    assert migrations["images"] == main["images"] and migrations["namespace"] == main["namespace"]
+    # A service with migrations of its own needs a Job, whatever the list above says.
+    for spec in devstack.SERVICES:
+        if spec.available and spec.migrations_dir is not None:
+            assert spec.name in WITH_DATABASE, spec.name
+
+
+def test_nats_runs_as_a_three_node_statefulset_on_the_cluster_config(
+        manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    nats = manifests[("StatefulSet", "nats")]
+    assert nats["spec"]["replicas"] == 3
+    headless = manifests[("Service", nats["spec"]["serviceName"])]
+    assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"] is True
+    container = _container(nats)
+    assert container["args"] == ["-c", "/etc/nats/cluster.conf"]
+    assert _version(container["image"]) >= (2, 12)
+    env = {e["name"]: e for e in container["env"]}
+    assert env["NATS_SERVER_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    routes = yaml.safe_load(env["NATS_ROUTES"]["value"])
+    assert sorted(routes) == [f"nats://nats-{i}.{headless['metadata']['name']}:6222" for i in range(3)]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert HEALTH.search(container[probe]["httpGet"]["path"])
+    volume = next(v for v in nats["spec"]["template"]["spec"]["volumes"] if v["name"] == "config")
+    generated = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())["configMapGenerator"]
+    files = next(g["files"] for g in generated if g["name"] == volume["configMap"]["name"])
+    assert sorted(files) == ["nats/accounts.conf", "nats/cluster.conf"]
+    client = manifests[("Service", "nats")]["spec"]["ports"]
+    assert [p["port"] for p in client] == [4222]
+    assert manifests[("ConfigMap", "comitas-config")]["data"]["nats-url"] == "nats://nats:4222"
+
+
+def test_kustomize_builds_both_kustomizations() -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed; the manifests were still checked one by one above")
+    for directory in (DEPLOY, DEPLOY / "k8s" / "migrations"):
+        built = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60,
+                               check=False)
+        assert built.returncode == 0, built.stderr
+        docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+        assert all(d["metadata"].get("namespace") == "comitas" for d in docs if d["kind"] != "Namespace")
+        images = {c["image"] for d in docs if d["kind"] in {"Deployment", "Job"}
+                  for c in d["spec"]["template"]["spec"]["containers"]}
+        assert images == {"registry.example.org/comitas:latest"}
+
+
+# --- NATS configuration ---------------------------------------------------------------------------
+
+
+def _version(image: str) -> tuple[int, int]:
+    major, minor = re.match(r"nats:(\d+)\.(\d+)", image).groups()  # type: ignore[union-attr]
+    return int(major), int(minor)
+
+
+def _node_env(name: str, routes: list[str]) -> dict[str, str]:
+    return {**os.environ, "NATS_SERVER_NAME": name, "NATS_ROUTES": f"[{', '.join(routes)}]"}
+
+
+def test_the_nats_cluster_config_passes_the_servers_own_check(compose: dict[str, Any],
+                                                              manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    binary = nats_server_binary()
+    usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10, check=False)
+    assert re.search(r"^\s+-t\s", usage.stdout + usage.stderr, flags=re.MULTILINE), "nats-server has no -t flag"
+    compose_env = compose["services"]["nats-1"]["environment"]
+    k8s_env = {e["name"]: e.get("value") for e in _container(manifests[("StatefulSet", "nats")])["env"]}
+    for env in ({**os.environ, **compose_env}, {**os.environ, **k8s_env, "NATS_SERVER_NAME": "nats-0"}):
+        checked = subprocess.run([binary, "-t", "-c", str(DEPLOY / "nats" / "cluster.conf")], env=env,
+                                 capture_output=True, text=True, timeout=10, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    broken = subprocess.run([binary, "-t", "-c", str(DEPLOY / "nats" / "cluster.conf")],
+                            env={k: v for k, v in os.environ.items() if not k.startswith("NATS_")},
+                            capture_output=True, text=True, timeout=10, check=False)
+    assert broken.returncode != 0, "the check must fail without a node name and routes"
+
+
+def test_three_nodes_on_the_cluster_config_form_a_jetstream_cluster_with_replicated_streams(tmp_path: Path) -> None:
+    """Only what a machine cannot offer is changed: ports on loopback and the store directory."""
+    binary = nats_server_binary()
+    shutil.copy(DEPLOY / "nats" / "accounts.conf", tmp_path / "accounts.conf")
+    text = (DEPLOY / "nats" / "cluster.conf").read_text()
+    assert text.count("store_dir: /data/jetstream") == 1
+    client, cluster, monitor = ([free_port() for _ in range(3)] for _ in range(3))
+    routes = [f"nats://127.0.0.1:{p}" for p in cluster]
+    nodes: list[subprocess.Popen[bytes]] = []
+    try:
+        for i in range(3):
+            conf = tmp_path / f"node{i}.conf"
+            conf.write_text(text.replace("/data/jetstream", str(tmp_path / f"store{i}")))
+            log = open(tmp_path / f"node{i}.log", "wb")  # noqa: SIM115 - closed with the process
+            nodes.append(subprocess.Popen(
+                [binary, "-c", str(conf), "-a", "127.0.0.1", "-p", str(client[i]), "-m", str(monitor[i]),
+                 "--cluster_listen", routes[i]], env=_node_env(f"node{i}", routes), stdout=log, stderr=log))
+        deadline = time.monotonic() + 30
+        with httpx.Client(timeout=2) as http:
+            for port in monitor:
+                while True:
+                    try:
+                        if http.get(f"http://127.0.0.1:{port}/healthz?js-enabled-only=true").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    assert time.monotonic() < deadline, (tmp_path / "node0.log").read_text()[-2000:]
+                    time.sleep(0.1)
+        asyncio.run(_replicated_stream(f"nats://127.0.0.1:{client[0]}", f"nats://127.0.0.1:{client[2]}"))
+    finally:
+        for node in nodes:
+            node.terminate()
+        for node in nodes:
+            node.wait(timeout=10)
+
+
+async def _replicated_stream(first: str, other: str) -> None:
+    writer = await nats.connect(first)
+    try:
+        js = writer.jetstream()
+        config = events_stream_config(replicas=3)
+        deadline = time.monotonic() + 20
+        while True:  # the meta leader is elected a moment after the nodes report healthy
+            try:
+                await js.add_stream(config)
+                break
+            except Exception:  # noqa: BLE001
+                assert time.monotonic() < deadline, "no JetStream meta leader"
+                await asyncio.sleep(0.2)
+        ack = await js.publish("events.test.deployed", b"{}")
+        info = await js.stream_info(config.name)
+        assert isinstance(info.config, StreamConfig) and info.config.num_replicas == 3
+        assert info.cluster is not None and len(info.cluster.replicas or []) == 2  # leader + two replicas
+    finally:
+        await writer.close()
+    reader = await nats.connect(other)  # another node serves the same stream
+    try:
+        message = await reader.jetstream().get_msg(config.name, ack.seq)
+        assert message.subject == "events.test.deployed"
+    finally:
+        await reader.close()
