@@ -74,6 +74,7 @@ class _KeyCache:
         self.jwks_url = jwks_url
         self.http = http
         self.min_refresh_seconds = min_refresh_seconds
+        self.max_age_seconds = 300.0
         self.key_set: KeySet | None = None
         self.kids: set[str] = set()
         self.fetched_at = 0.0
@@ -93,7 +94,9 @@ class _KeyCache:
             self.fetched_at = time.monotonic()
 
     async def key_set_for(self, kid: str | None) -> KeySet:
-        await self.refresh(force=False)
+        # A retired key leaves the JWKS; re-reading it now and then stops its tokens everywhere.
+        stale = time.monotonic() - self.fetched_at > self.max_age_seconds
+        await self.refresh(force=stale)
         if kid not in self.kids:
             await self.refresh(force=True)
         if kid not in self.kids or self.key_set is None:

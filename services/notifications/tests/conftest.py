@@ -142,6 +142,8 @@ async def env(notifications_nats: NatsServer, issuer: Issuer, notifications_db_u
         done, _ = await _a.wait({stop}, timeout=5)
         if not done:
             import sys
+            for sid, sub in client._subs.items():
+                print("SUB-AFTER", sid, sub.subject, sub._pending_queue.qsize(), sub._pending_queue._unfinished_tasks, sub._cb, sub._jsi, file=sys.stderr)
             for task in _a.all_tasks():
                 print("---", task.get_name(), file=sys.stderr)
                 task.print_stack(limit=8, file=sys.stderr)
