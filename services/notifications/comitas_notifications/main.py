@@ -14,7 +14,7 @@ from comitas_shared.events.consumer import EventConsumer
 from .deadlines.consumers import deadline_consumer, reminder_consumer
 from .deadlines.router import router as deadlines_router
 from .deadlines.service import SYNC_TIMERS
-from .deadlines.timers import DeadlineTimers, ensure_schedules_stream
+from .deadlines.timers import DeadlineTimers, schedules_stream_provisioner
 from .deliveries.consumers import webhook_consumer
 from .deliveries.router import router as deliveries_router
 from .deliveries.service import WAKE_WORKER
@@ -64,8 +64,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         timers=DeadlineTimers(database=platform.database, nats=platform.nats, settings=settings),
     )
     app.state.notifications = runtime
-    # The SCHEDULES stream exists before any consumer binds to it (on_ready runs before "ready").
-    platform.nats.on_ready(ensure_schedules_stream)
+    platform.nats.on_ready(schedules_stream_provisioner(settings.nats_stream_replicas))
     _after_commit(platform.database, runtime)
     return app
 
@@ -74,14 +73,14 @@ def _after_commit(database: Database, runtime: Runtime) -> None:
     """Work that must follow a commit, never precede it: waking the delivery worker, and bringing
     deadline timers in NATS in step with the rows just committed."""
 
-    def after_commit(session) -> None:  # noqa: ANN001 - a sync Session
+    def after_commit(session) -> None:
         if session.info.pop(WAKE_WORKER, False):
             runtime.worker.wake()
         changed = session.info.pop(SYNC_TIMERS, None)
         if changed:
             runtime.timers.request_sync(set(changed))
 
-    def after_rollback(session) -> None:  # noqa: ANN001
+    def after_rollback(session) -> None:
         session.info.pop(WAKE_WORKER, None)
         session.info.pop(SYNC_TIMERS, None)
 

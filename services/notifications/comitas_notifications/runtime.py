@@ -21,8 +21,8 @@ class Runtime:
     settings: NotificationsSettings
     secrets: SecretBox
     resolver: Resolver
-    worker: "DeliveryWorker"
-    timers: "DeadlineTimers"
+    worker: DeliveryWorker
+    timers: DeadlineTimers
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -34,7 +34,7 @@ class NotificationsSettings(ServiceSettings):
     reminder_retention_hours: int = Field(24 * 30, ge=1)
 
     @model_validator(mode="after")
-    def _coherent(self) -> "NotificationsSettings":
+    def _coherent(self) -> NotificationsSettings:
         if self.environment == "production" and self.allow_private_webhook_targets:
             raise ValueError("allow_private_webhook_targets is refused in production")
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +28,7 @@ from starlette.routing import Route
 from comitas_shared import migrations
 from comitas_shared.events.envelope import CloudEvent
 from comitas_shared.scopes import SCOPES
-from comitas_shared.testing import NatsServer, ServedApp, drop_database, fresh_database_url, free_port
+from comitas_shared.testing import NatsServer, ServedApp, drop_database, free_port, fresh_database_url
 
 ALL_SCOPES = sorted(s for s in SCOPES if s != "admin")
 
@@ -133,21 +132,7 @@ async def env(notifications_nats: NatsServer, issuer: Issuer, notifications_db_u
                   database_url=notifications_db_url)
     finally:
         await nc.close()
-        import asyncio as _a
-        import sys
-        client = served.app.state.platform.nats._client
-        for sid, sub in client._subs.items():
-            print("SUB", sid, sub.subject, sub._pending_queue.qsize(), sub._cb, file=sys.stderr)
-        stop = _a.create_task(served.stop())
-        done, _ = await _a.wait({stop}, timeout=5)
-        if not done:
-            import sys
-            for sid, sub in client._subs.items():
-                print("SUB-AFTER", sid, sub.subject, sub._pending_queue.qsize(), sub._pending_queue._unfinished_tasks, sub._cb, sub._jsi, file=sys.stderr)
-            for task in _a.all_tasks():
-                print("---", task.get_name(), file=sys.stderr)
-                task.print_stack(limit=8, file=sys.stderr)
-        await stop
+        await served.stop()
 
 
 class Receiver:

@@ -11,7 +11,12 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from comitas_shared.events.catalogue import COMPLAINT_SUBMITTED, TOKEN_REVOKED, ComplaintSubmitted, TokenRevoked
+from comitas_shared.events.catalogue import (
+    COMPLAINT_SUBMITTED,
+    TOKEN_REVOKED,
+    ComplaintSubmitted,
+    TokenRevoked,
+)
 from comitas_shared.events.envelope import CloudEvent
 from comitas_shared.testing import eventually
 

@@ -30,7 +30,12 @@ from comitas_notifications.deliveries.domain import (
 )
 from comitas_notifications.deliveries.signing import sign, webhook_headers
 from comitas_notifications.subscriptions.domain import matches, normalise_event_types
-from comitas_notifications.subscriptions.secrets import SecretBox, binding_for, new_signing_secret, signing_key
+from comitas_notifications.subscriptions.secrets import (
+    SecretBox,
+    binding_for,
+    new_signing_secret,
+    signing_key,
+)
 from comitas_notifications.subscriptions.targets import TargetNotAllowed, address_is_public, check_target
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import base64
 import uuid
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from comitas_shared.db import Database
 from comitas_shared.testing import ServedApp, free_port
@@ -22,6 +22,7 @@ async def test_create_shows_the_secret_once_and_reads_never_show_it(institution)
     response = await institution.api.post("/v1/subscriptions", json=new_body(description="case desk"))
     assert response.status_code == 201, response.text
     created = response.json()
+    assert response.headers["location"] == f"/v1/subscriptions/{created['id']}"
     assert created["secret"].startswith("whsec_")
     assert 24 <= len(base64.b64decode(created["secret"].removeprefix("whsec_"))) <= 32
     assert created["event_types"] == TYPES and created["description"] == "case desk"
@@ -179,4 +180,3 @@ async def test_settings_refuse_private_targets_in_production():
     with pytest.raises(ValidationError):
         NotificationsSettings(environment="production", master_key="a-real-production-key-0123456789abcdef",
                               issuer="https://id.example.org", allow_private_webhook_targets=True)
-    assert select  # keep the import honest for linters

@@ -43,7 +43,7 @@ async def handle_reminder(session: AsyncSession, timer: dict[str, Any]) -> bool:
     since the timer was set (a purge can race with a firing timer). Returns whether it recorded one."""
     institution_id = institution_id_for_system(str(timer["institution_id"]))
     deadline = await repository.get(session, institution_id, str(timer["deadline_id"]))
-    due_at = datetime.fromisoformat(str(timer["due_at"]).replace("Z", "+00:00"))
+    due_at = datetime.fromisoformat(str(timer["due_at"]))
     if deadline is None or not reminder_applies(deadline.state, deadline.due_at, reminder_due_at=due_at):
         return False
     return await inbox.add_deadline_reminder(
@@ -57,7 +57,7 @@ class ReminderConsumer(EventConsumer):
     not CloudEvents (a timer is not a domain event), so ``handle`` is this class's own; the inbox
     table still makes a redelivered reminder a no-op."""
 
-    async def handle(self, message) -> None:  # noqa: ANN001 - nats Msg
+    async def handle(self, message) -> None:  # a nats Msg
         try:
             timer = json.loads(message.data)
             timer_id = str(timer["timer_id"])
@@ -72,7 +72,7 @@ class ReminderConsumer(EventConsumer):
                 async with self.database.transaction() as session:
                     if await claim_in_inbox(session, self.tables, self.name, timer_id):
                         await handle_reminder(session, timer)
-            except Exception:  # noqa: BLE001
+            except Exception:  # nak with a growing delay, as EventConsumer does
                 attempt = message.metadata.num_delivered if message.metadata else 1
                 log.exception("reminder %s failed (attempt %s)", timer_id, attempt)
                 await message.nak(delay=min(0.5 * 2 ** (attempt - 1), 60.0))

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from nats.js import JetStreamContext
@@ -60,8 +61,13 @@ def schedules_stream_config(replicas: int = 1) -> StreamConfig:
     )
 
 
-async def ensure_schedules_stream(js: JetStreamContext) -> None:
-    await ensure_stream(js, schedules_stream_config())
+def schedules_stream_provisioner(replicas: int) -> Callable[[JetStreamContext], Awaitable[None]]:
+    """For ``NatsHandle.on_ready``: the stream exists before any consumer binds to it."""
+
+    async def ensure_schedules_stream(js: JetStreamContext) -> None:
+        await ensure_stream(js, schedules_stream_config(replicas))
+
+    return ensure_schedules_stream
 
 
 def deadline_token(institution_id: str, deadline_key: str) -> str:
@@ -151,14 +157,16 @@ class DeadlineTimers:
 
     async def sync(self, institution_id: InstitutionId, deadline_id: str) -> None:
         js = self.nats.js  # ConnectionError while NATS is away: the row keeps lagging, the scan retries
-        async with self._local_lock if self.database.is_sqlite else contextlib.nullcontext():
-            async with self.database.transaction() as session:
-                row = await repository.get(session, institution_id, deadline_id, for_update=not self.database.is_sqlite)
-                if row is None or row.schedule_revision == row.revision:
-                    return
-                await self._publish(js, row, datetime.now(UTC))
-                row.schedule_revision = row.revision
-                row.scheduled_for = row.due_at if row.state == DeadlineState.OPEN else None
+        # The row lock (PostgreSQL) or the process lock (SQLite) serialises syncs of one deadline, so a
+        # stale sync can never overwrite the timers of a newer revision.
+        local = self._local_lock if self.database.is_sqlite else contextlib.nullcontext()
+        async with local, self.database.transaction() as session:
+            row = await repository.get(session, institution_id, deadline_id, for_update=not self.database.is_sqlite)
+            if row is None or row.schedule_revision == row.revision:
+                return
+            await self._publish(js, row, datetime.now(UTC))
+            row.schedule_revision = row.revision
+            row.scheduled_for = row.due_at if row.state == DeadlineState.OPEN else None
 
     async def _publish(self, js: JetStreamContext, row: Deadline, now: datetime) -> None:
         token = deadline_token(row.institution_id, row.deadline_key)

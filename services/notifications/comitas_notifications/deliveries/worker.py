@@ -99,7 +99,7 @@ class DeliveryWorker:
                         task.add_done_callback(self._running.discard)
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - the worker must outlive a failed pass
+                except Exception:  # the worker must outlive a failed pass
                     log.exception("webhook worker: claiming failed")
             await self._sleep()
 
@@ -130,7 +130,7 @@ class DeliveryWorker:
             await self.attempt(claimed.institution_id, claimed.delivery_id)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the lease expires and the delivery is tried again
+        except Exception:  # the lease expires and the delivery is tried again
             log.exception("webhook worker: attempt on %s failed", claimed.delivery_id)
 
     async def attempt(self, institution_id: InstitutionId, delivery_id: str) -> None:

@@ -29,7 +29,8 @@ async def create_subscription(body: SubscriptionCreate, principal: Manager, sess
     status_code, answer = await service.create(session, runtime, platform.idempotency,
                                                institution_id=principal.institution_id, request=body,
                                                idempotency_key=idempotency_key)
-    return JSONResponse(answer, status_code=status_code)
+    headers = {"Location": f"{router.prefix}/{answer['id']}"} if "id" in answer else None
+    return JSONResponse(answer, status_code=status_code, headers=headers)
 
 
 @router.get("", response_model=SubscriptionPage, summary="The caller's subscriptions, newest first")

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '5ca816975456'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+
+from comitas_notifications.models import load_all_models, metadata
+from comitas_shared import migrations
+from comitas_shared.testing import drop_database, fresh_database_url
+
+
+def test_models_and_migrations_agree(notifications_db_url):
+    load_all_models()
+    assert migrations.differences("comitas_notifications", notifications_db_url, metadata) == []
+
+
+def test_migrations_go_down_and_up_again(tmp_path):
+    load_all_models()
+    url = fresh_database_url("notifications_updown", tmp_path)
+    try:
+        migrations.upgrade("comitas_notifications", url)
+        migrations.downgrade("comitas_notifications", url, "base")
+        emptied = migrations.differences("comitas_notifications", url, metadata)
+        assert {d[1].name for d in emptied if d[0] == "add_table"} == set(metadata.tables)
+        migrations.upgrade("comitas_notifications", url)
+        assert migrations.differences("comitas_notifications", url, metadata) == []
+    finally:
+        if os.environ.get("DATABASE_URL"):
+            drop_database(url)
