@@ -49,3 +49,13 @@ def test_domain_modules_read_no_clock_and_no_io():
         text = path.read_text()
         hits = [b for b in banned if b in text]
         assert not hits, f"{path.relative_to(ROOT)} uses {hits}: domain functions take an explicit now"
+
+
+def test_lint_is_clean():
+    """ruff with the project's rules (pyproject.toml): imports sorted, no unused names, no blocking calls."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "shared", "services", "tests", "benchmarks",
+                             "conftest.py"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,7 +7,6 @@ import asyncio
 import json
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from comitas_shared.db import Database

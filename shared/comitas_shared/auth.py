@@ -241,6 +241,6 @@ def require_scopes(*required: str) -> Any:
     return Depends(dependency)
 
 
-def Scoped(*required: str) -> Any:  # noqa: N802 - reads as a type in signatures
+def Scoped(*required: str) -> Any:
     """``principal: Scoped("complaints:read")`` in an endpoint signature."""
     return Annotated[Principal, require_scopes(*required)]

@@ -94,9 +94,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on any exception."""
-        async with self.sessionmaker() as session:
-            async with session.begin():
-                yield session
+        async with self.sessionmaker() as session, session.begin():
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .db import UTCDateTime
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -20,6 +19,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from .db import UTCDateTime
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class ServiceSettings(BaseSettings):
     master_key: SecretStr = SecretStr(DEV_MASTER_KEY)
 
     @model_validator(mode="after")
-    def _refuse_dev_defaults_outside_development(self) -> "ServiceSettings":
+    def _refuse_dev_defaults_outside_development(self) -> ServiceSettings:
         if self.environment == "production":
             if self.master_key.get_secret_value() == DEV_MASTER_KEY:
                 raise ValueError("master_key: the development default is refused in production")

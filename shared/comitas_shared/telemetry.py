@@ -46,7 +46,7 @@ def tracing_enabled() -> bool:
     return isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
-def instrument_app(app, engine) -> None:  # noqa: ANN001
+def instrument_app(app, engine) -> None:
     if not tracing_enabled():
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

@@ -13,5 +13,5 @@ tables = define_platform_tables(metadata)
 
 def load_all_models() -> None:
     """Import every module that declares tables, so the metadata is complete (migrations, checks)."""
-    from .complaints import models as _complaints  # noqa: F401
     from .assessments import models as _assessments  # noqa: F401
+    from .complaints import models as _complaints  # noqa: F401

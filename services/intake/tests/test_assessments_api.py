@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -128,7 +127,6 @@ async def test_deadline_events_reach_notifications_with_the_right_dates(stack):
 async def test_new_rules_change_new_assessments_but_not_stored_ones(stack, tmp_path):
     from comitas_intake.admissibility.catalogue import MECHANISMS_DIR
     from comitas_intake.main import create_app
-    from comitas_intake.settings import IntakeSettings
 
     rules = tmp_path / "mechanisms"
     shutil.copytree(MECHANISMS_DIR, rules)

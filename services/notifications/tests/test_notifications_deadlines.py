@@ -276,7 +276,7 @@ async def test_deadlines_and_inbox_are_private_and_need_their_scope(env, institu
 async def test_deadlines_are_listed_soonest_first_in_pages(env, institution):
     now = datetime.now(UTC).replace(microsecond=0)
     keys = [f"k-{i}-{uuid.uuid4()}" for i in range(3)]
-    for days, key in zip((50, 20, 35), keys):
+    for days, key in zip((50, 20, 35), keys, strict=True):
         await env.publish(requested(institution.id, key, now + timedelta(days=days)))
 
     async def three():

@@ -104,7 +104,7 @@ class EventConsumer:
                 await self._subscription.unsubscribe()
             self._subscription = None
 
-    async def _subscribe(self, js: JetStreamContext):  # noqa: ANN202
+    async def _subscribe(self, js: JetStreamContext):
         with contextlib.suppress(Exception):
             await js.add_consumer(self.stream, self.config())
         self._subscription = await js.pull_subscribe_bind(durable=self.name, stream=self.stream)
@@ -119,7 +119,7 @@ class EventConsumer:
                     subscription = await self._subscribe(self.nats.js)
                 try:
                     messages = await subscription.fetch(self.batch, timeout=1.0)
-                except (NatsTimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, NatsTimeoutError):
                     # nats-py raises the plain asyncio.TimeoutError too (deadline spent between its two
                     # pull requests): an empty fetch either way, not a reason to resubscribe.
                     continue
@@ -135,7 +135,7 @@ class EventConsumer:
                 subscription = None
                 await asyncio.sleep(0.5)
 
-    async def handle(self, message) -> None:  # noqa: ANN001 - nats Msg
+    async def handle(self, message) -> None:
         try:
             event = CloudEvent.from_nats(message.headers, message.data)
         except Exception:  # noqa: BLE001 - a message we cannot read will never become readable
@@ -149,7 +149,7 @@ class EventConsumer:
                 async with self.database.transaction() as session:
                     if await claim_in_inbox(session, self.tables, self.name, event.id):
                         await self.handler(session, event)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 attempt = message.metadata.num_delivered if message.metadata else 1
                 delay = min(0.5 * 2 ** (attempt - 1), 60.0)
                 log.exception("consumer %s: handling %s failed (attempt %s)", self.name, event.id, attempt)

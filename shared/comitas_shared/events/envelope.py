@@ -82,7 +82,7 @@ class CloudEvent(BaseModel):
         return json.dumps(self.data, separators=(",", ":"), default=str).encode()
 
     @classmethod
-    def from_nats(cls, headers: dict[str, str] | None, body: bytes) -> "CloudEvent":
+    def from_nats(cls, headers: dict[str, str] | None, body: bytes) -> CloudEvent:
         h = {k.lower(): v for k, v in (headers or {}).items()}
         concerns = tuple(c for c in h.get("ce-concerns", "").split(",") if c)
         return cls(
@@ -120,5 +120,5 @@ class CloudEvent(BaseModel):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "CloudEvent":
+    def from_record(cls, record: dict[str, Any]) -> CloudEvent:
         return cls.model_validate(record)

@@ -62,7 +62,7 @@ class NatsHandle:
         self._task: asyncio.Task[None] | None = None
         self._on_ready: list = []
 
-    def on_ready(self, callback) -> None:  # noqa: ANN001 - async callable(js)
+    def on_ready(self, callback) -> None:
         self._on_ready.append(callback)
 
     @property

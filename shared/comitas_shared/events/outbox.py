@@ -96,7 +96,7 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 published = await self.publish_pending()
-            except Exception:  # noqa: BLE001 - the relay must outlive any one failure
+            except Exception:
                 log.exception("outbox relay: pass failed")
                 published = 0
             if published < self.batch_size:
@@ -160,7 +160,7 @@ def install_relay_wakeup(database: Database, relay: OutboxRelay) -> None:
     """Wake the relay after any commit that staged outbox rows."""
     from sqlalchemy import event as sa_event
 
-    def after_commit(session) -> None:  # noqa: ANN001
+    def after_commit(session) -> None:
         if session.info.pop(PENDING_KEY, False):
             relay.wake()
 

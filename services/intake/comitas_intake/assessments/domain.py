@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from comitas_shared.errors import Unprocessable
 from comitas_shared.events.catalogue import (
     COMPLAINT_ASSESSED,
     DEADLINE_REQUESTED,
@@ -15,7 +16,6 @@ from comitas_shared.events.catalogue import (
     MechanismSummary,
 )
 from comitas_shared.events.envelope import CloudEvent
-from comitas_shared.errors import Unprocessable
 
 from ..admissibility.facts import ComplaintFacts
 from ..admissibility.findings import Assessment, FilingDeadline

@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field
 
 from comitas_shared.db import UTCDateTime
-from sqlmodel import Field
 
 from ..models import Base
 

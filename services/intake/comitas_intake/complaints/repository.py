@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, paginate
 
 from .models import Complaint
 
@@ -24,10 +24,6 @@ async def get(session: AsyncSession, institution_id: InstitutionId, complaint_id
 
 
 async def page(session: AsyncSession, institution_id: InstitutionId, request: PageRequest) -> list[Complaint]:
-    query = select(Complaint).where(Complaint.institution_id == institution_id)
-    if request.after is not None:
-        created_at, id_ = request.after
-        query = query.where(or_(Complaint.created_at < created_at,
-                                and_(Complaint.created_at == created_at, Complaint.id < id_)))
-    query = query.order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(request.limit + 1)
+    query = paginate(select(Complaint).where(Complaint.institution_id == institution_id), request,
+                     at=Complaint.created_at, id_=Complaint.id)
     return list((await session.execute(query)).scalars())

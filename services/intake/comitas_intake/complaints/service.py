@@ -11,7 +11,7 @@ from comitas_shared.app import Platform
 from comitas_shared.auth import InstitutionId, Principal
 from comitas_shared.errors import NotFound
 from comitas_shared.events.outbox import add_event
-from comitas_shared.pagination import Page, PageRequest, encode_cursor
+from comitas_shared.pagination import Page, PageRequest, page_of
 
 from ..models import tables
 from . import domain, repository
@@ -61,10 +61,8 @@ async def get_complaint(session: AsyncSession, *, institution_id: InstitutionId,
 
 async def list_complaints(session: AsyncSession, *, institution_id: InstitutionId,
                           page: PageRequest) -> Page[ComplaintOut]:
-    rows = await repository.page(session, institution_id, page)
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    rows, cursor = page_of(await repository.page(session, institution_id, page), page,
+                           key=lambda c: (c.created_at, c.id))
     return Page[ComplaintOut](items=[to_out(r) for r in rows], next_cursor=cursor)
 
 

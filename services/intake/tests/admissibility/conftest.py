@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from comitas_intake.admissibility import (
     AcceptanceDataset,
     Catalogue,

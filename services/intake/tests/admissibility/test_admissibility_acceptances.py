@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from comitas_intake.admissibility import AcceptanceDataset, Tri
 from comitas_intake.admissibility.acceptances import all_of, any_of
 

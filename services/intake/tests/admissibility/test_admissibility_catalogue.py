@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from comitas_intake.admissibility import (
     AcceptanceDataset,
     Catalogue,

@@ -11,6 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from comitas_intake.admissibility.dates import (
     Unit,
     add_months,
@@ -22,8 +25,6 @@ from comitas_intake.admissibility.dates import (
     no_time_limit,
     reasonable_time,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 ZONES = ["Europe/Paris", "America/New_York", "Africa/Banjul", "Africa/Dar_es_Salaam", "Europe/Zurich"]
 

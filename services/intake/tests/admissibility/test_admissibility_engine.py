@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
+
 from comitas_intake.admissibility import (
     AcceptanceDataset,
     Assessment,

@@ -7,9 +7,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId, institution_id_for_system
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, paginate
 
-from ..paging import paginate
 from .models import Deadline
 
 

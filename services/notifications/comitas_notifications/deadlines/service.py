@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comitas_shared.auth import InstitutionId, institution_id_for_system
 from comitas_shared.events.catalogue import DeadlineRequested, DeadlineWithdrawn
 from comitas_shared.events.envelope import CloudEvent, new_event_id
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, page_of
 
-from ..paging import page_of
 from . import repository
 from .domain import DeadlineFacts, DeadlineState, DeadlineStatus, on_requested, on_withdrawn
 from .models import Deadline

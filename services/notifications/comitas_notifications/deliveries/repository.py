@@ -10,9 +10,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId, institution_id_for_system
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, paginate
 
-from ..paging import paginate
 from .domain import DeliveryState
 from .models import Delivery, DeliveryAttempt
 

@@ -10,9 +10,8 @@ from comitas_shared.auth import InstitutionId, institution_id_for_system
 from comitas_shared.errors import Conflict, NotFound
 from comitas_shared.events.catalogue import CATALOGUE
 from comitas_shared.events.envelope import CloudEvent, new_event_id
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, page_of
 
-from ..paging import page_of
 from ..subscriptions import repository as subscriptions
 from ..subscriptions.domain import matches
 from . import repository

@@ -6,9 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId
 from comitas_shared.events.envelope import new_event_id
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, page_of
 
-from ..paging import page_of
 from . import repository
 from .models import InboxItem
 from .schemas import InboxItemOut, InboxPage

@@ -8,9 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, paginate
 
-from ..paging import paginate
 from .models import Subscription
 
 

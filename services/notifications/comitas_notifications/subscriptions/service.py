@@ -12,10 +12,9 @@ from comitas_shared.errors import NotFound, Unprocessable
 from comitas_shared.events.catalogue import CATALOGUE
 from comitas_shared.events.envelope import new_event_id
 from comitas_shared.idempotency import Idempotency
-from comitas_shared.pagination import PageRequest
+from comitas_shared.pagination import PageRequest, page_of
 
 from ..deliveries import repository as deliveries
-from ..paging import page_of
 from ..runtime import Runtime
 from . import repository
 from .domain import normalise_event_types
