@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData, text
 from starlette.responses import JSONResponse
 
+from . import housekeeping
 from .auth import DenyList, TokenValidator
 from .db import Database
 from .errors import BodySizeLimit, ServiceUnavailable, install_problem_handlers
@@ -101,6 +102,8 @@ def create_service_app(
         for consumer in platform.consumers:
             consumer.start()
         platform.background.append(asyncio.create_task(_follow_revocations(platform), name="revocations"))
+        platform.background.append(asyncio.create_task(housekeeping.run_forever(database, tables),
+                                                       name="housekeeping"))
         for hook in on_startup:
             await hook(platform, app)
         try:

@@ -170,3 +170,33 @@ async def test_health_and_openapi(stack):
         assert ready.status_code == 200, ready.text
         spec = (await http.get("/openapi.json")).json()
         assert "/v1/complaints" in spec["paths"]
+
+
+async def test_a_retry_while_the_first_request_runs_is_409_and_writes_nothing(stack):
+    """The first request's claim is visible to a concurrent retry: here it is planted as a request
+    still running would leave it, since holding a real request open mid-flight is not observable."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from comitas_intake.complaints.schemas import ComplaintCreate
+    from comitas_intake.models import tables
+    from comitas_shared.idempotency import request_hash
+
+    owner = await stack.new_institution()
+    key = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    database = Database(stack.database_urls["intake"])
+    try:
+        async with database.transaction() as session:
+            await session.execute(insert(tables.idempotency).values(
+                institution_id=owner.institution_id, operation="complaints.submit", key=key,
+                request_hash=request_hash(ComplaintCreate.model_validate(COMPLAINT).model_dump(mode="json")),
+                state="running", created_at=now, locked_until=now + timedelta(minutes=1)))
+    finally:
+        await database.dispose()
+    async with await stack.client_for("intake", owner) as api:
+        response = await api.post("/v1/complaints", json=COMPLAINT, headers={"Idempotency-Key": key})
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/idempotency-key-in-use")
+    assert await count_rows(stack, "complaint", institution_id=owner.institution_id) == 0
