@@ -1,7 +1,9 @@
-"""The deployment files agree with the design and with the code: every service of DESIGN §2 is in
-docker-compose.yml and in deploy/ on its port, with probes on its health endpoints, and only with
-settings its settings class has; the NATS configuration passes the real nats-server's own check and
-really forms a three-node JetStream cluster. No Docker engine or Kubernetes cluster is needed."""
+"""The deployment files agree with the design and with the code: every service whose code exists
+(services/<name>/comitas_<name>/main.py), and only those, is in docker-compose.yml and in deploy/ on
+its DESIGN §2 port, with probes on its health endpoints, streams replicated over the three NATS nodes,
+and only with settings its settings class has; the NATS configuration passes the real nats-server's
+own check and really forms a three-node JetStream cluster. No Docker engine or Kubernetes cluster is
+needed."""
 
 from __future__ import annotations
 
@@ -29,30 +31,40 @@ from comitas_shared.testing import free_port, nats_server_binary
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 
-# DESIGN §2, the contract these files follow.
+# DESIGN §2, the contract these files follow: the port of every service the design names, written or not.
 DESIGN_PORTS = {"identity": 8000, "intake": 8001, "referral": 8002, "mla": 8003, "notifications": 8004,
                 "portal": 8080}
 NATS_DEV_PORT = 14222
-# The web client keeps its sessions in signed cookies; every other service owns a database.
-WITH_DATABASE = sorted(set(DESIGN_PORTS) - {"portal"})
-SETTINGS_CLASSES = {"identity": "comitas_identity.settings:IdentitySettings",
-                    "intake": "comitas_intake.settings:IntakeSettings",
-                    "notifications": "comitas_notifications.settings:NotificationsSettings"}
+
+
+def _package(name: str) -> Path:
+    return ROOT / "services" / name / f"comitas_{name}"
+
+
+# What is deployed is what exists: a service is its folder with an app factory, a database is a service
+# with migrations of its own (the web client, when it comes, keeps its sessions in signed cookies).
+SERVICES = sorted(folder.name for folder in (ROOT / "services").iterdir()
+                  if (_package(folder.name) / "main.py").is_file())
+WITH_DATABASE = [name for name in SERVICES if (_package(name) / "migrations" / "env.py").is_file()]
+PORTS = {name: DESIGN_PORTS[name] for name in SERVICES if name in DESIGN_PORTS}
+# Every stream is held by every node of the three-node cluster.
+STREAM_REPLICAS = 3
 HEALTH = re.compile(r"/(healthz|readyz)\b")
 
 
 def settings_class(service: str) -> type[ServiceSettings]:
-    """The service's own settings class; for a service not written yet, the fields every service has."""
-    if service in SETTINGS_CLASSES:
-        module, name = SETTINGS_CLASSES[service].split(":")
-        return getattr(importlib.import_module(module), name)
-    spec = next(s for s in devstack.SERVICES if s.name == service)
-    return devstack.settings_class_of(spec) or ServiceSettings
+    """The one ServiceSettings subclass the service's settings module defines."""
+    module = importlib.import_module(f"comitas_{service}.settings")
+    found = [value for value in vars(module).values()
+             if isinstance(value, type) and issubclass(value, ServiceSettings) and value is not ServiceSettings
+             and value.__module__ == module.__name__]
+    assert len(found) == 1, (service, found)
+    return found[0]
 
 
 def assert_settings_exist(service: str, names: list[str], where: str) -> None:
     cls = settings_class(service)
-    prefix = cls.model_config.get("env_prefix") if cls is not ServiceSettings else f"COMITAS_{service.upper()}_"
+    prefix = cls.model_config.get("env_prefix")
     assert prefix == f"COMITAS_{service.upper()}_", (service, prefix)
     for name in names:
         assert name.startswith(prefix), f"{where}: {name} lacks the prefix {prefix}"
@@ -62,6 +74,40 @@ def assert_settings_exist(service: str, names: list[str], where: str) -> None:
 
 def load_all(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+# --- the services that exist ---------------------------------------------------------------------
+
+
+def test_every_service_folder_is_a_design_service_on_its_design_port() -> None:
+    assert {"identity", "intake"} <= set(SERVICES), SERVICES  # the discovery itself works
+    assert sorted(PORTS) == SERVICES, f"no DESIGN §2 port for {sorted(set(SERVICES) - set(PORTS))}"
+    # `make run` (devstack) knows the same services on the same ports.
+    assert {spec.name: spec.default_port for spec in devstack.SERVICES} == DESIGN_PORTS
+
+
+def test_exactly_the_existing_services_are_deployed(compose: dict[str, Any],
+                                                     manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """A service folder without a compose service and a Deployment fails here, and so does a compose
+    service or manifest for a service whose code does not exist (it would fail at start-up)."""
+    services = compose["services"]
+    started = sorted(name for name, service in services.items() if (service.get("command") or [""])[0] == "uvicorn")
+    assert started == SERVICES, "docker-compose.yml runs exactly the services under services/"
+    migrated = sorted(name.removesuffix("-migrate") for name in services if name.endswith("-migrate"))
+    assert migrated == WITH_DATABASE, "docker-compose.yml migrates exactly the services with migrations"
+    assert sorted(name for kind, name in manifests if kind == "Deployment") == SERVICES
+    assert sorted(name for kind, name in manifests if kind == "PodDisruptionBudget") == sorted([*SERVICES, "nats"])
+    assert sorted(name for kind, name in manifests if kind == "Service") == sorted([*SERVICES, "nats", "nats-cluster"])
+    resources = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())["resources"]
+    assert sorted(r for r in resources if r not in {"k8s/namespace.yaml", "k8s/config.yaml", "k8s/nats.yaml"}) == [
+        f"k8s/{name}.yaml" for name in SERVICES]
+    secrets = {doc["metadata"]["name"]: doc["stringData"] for doc in load_all(DEPLOY / "k8s" / "secrets.example.yaml")}
+    assert {name: sorted(data) for name, data in secrets.items()} == {
+        f"comitas-{name}": ["database-url", "master-key"] if name in WITH_DATABASE else ["master-key"]
+        for name in SERVICES}
+    example = (DEPLOY / "compose.env.example").read_text()
+    keys = re.findall(r"^COMITAS_(\w+)_MASTER_KEY=", example, flags=re.MULTILINE)
+    assert sorted(keys) == sorted(name.upper() for name in SERVICES)
 
 
 # --- docker-compose.yml ---------------------------------------------------------------------------
@@ -74,7 +120,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_runs_every_service_on_its_design_port_with_health_checks(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name, port in DESIGN_PORTS.items():
+    for name, port in PORTS.items():
         service = services[name]
         command = service["command"]
         assert command[:3] == ["uvicorn", "--factory", f"comitas_{name}.main:create_app"], name
@@ -87,7 +133,9 @@ def test_compose_runs_every_service_on_its_design_port_with_health_checks(compos
 
 
 def test_compose_environment_names_are_settings_of_each_service(compose: dict[str, Any]) -> None:
-    for name in DESIGN_PORTS:
+    nodes = [n for n in compose["services"] if re.fullmatch(r"nats-\d", n)]
+    assert len(nodes) == STREAM_REPLICAS
+    for name in SERVICES:
         environment = compose["services"][name]["environment"]
         assert_settings_exist(name, list(environment), f"docker-compose.yml {name}")
         prefix = f"COMITAS_{name.upper()}_"
@@ -95,9 +143,13 @@ def test_compose_environment_names_are_settings_of_each_service(compose: dict[st
         assert environment[f"{prefix}NATS_URL"] == "nats://nats:4222"
         assert environment[f"{prefix}ISSUER"].startswith("https://")
         assert f"{prefix}MASTER_KEY" in environment
+        # Quoted in the file: compose hands variables over as strings.
+        assert environment[f"{prefix}NATS_STREAM_REPLICAS"] == str(STREAM_REPLICAS), name
         if name in WITH_DATABASE:
             assert environment[f"{prefix}DATABASE_URL"].startswith("postgresql+asyncpg://")
             assert environment[f"{prefix}DATABASE_URL"].endswith(f"/comitas_{name}")
+        else:
+            assert f"{prefix}DATABASE_URL" not in environment, name
 
 
 def test_compose_migrates_each_database_before_its_service_starts(compose: dict[str, Any]) -> None:
@@ -129,18 +181,18 @@ def test_compose_runs_a_three_node_nats_cluster_reached_under_one_name(compose: 
         assert "nats" in service["networks"]["default"]["aliases"]
         assert HEALTH.search(" ".join(service["healthcheck"]["test"]))
         assert _version(service["image"]) >= (2, 12), "message schedules (deadline timers) need 2.12"
-    for name in DESIGN_PORTS:
+    for name in SERVICES:
         for node in nodes:
             assert services[name]["depends_on"][node] == {"condition": "service_healthy"}
 
 
 def test_compose_gateway_publishes_each_design_port_to_its_service(compose: dict[str, Any]) -> None:
     gateway = compose["services"]["gateway"]
-    assert sorted(gateway["ports"]) == sorted(f"{p}:{p}" for p in DESIGN_PORTS.values())
+    assert sorted(gateway["ports"]) == sorted(f"{p}:{p}" for p in PORTS.values())
     conf = (DEPLOY / "compose" / "gateway.conf").read_text()
     routes = {int(listen): (name, int(port)) for listen, name, port in
               re.findall(r"listen (\d+) ssl;.*?set \$upstream http://([\w-]+):(\d+);", conf)}
-    assert routes == {port: (name, port) for name, port in DESIGN_PORTS.items()}
+    assert routes == {port: (name, port) for name, port in PORTS.items()}
 
 
 def test_compose_mounts_only_files_that_exist_and_documents_every_required_variable(
@@ -161,13 +213,15 @@ def test_the_image_installs_the_lock_and_every_service_package() -> None:
     assert re.search(r"^FROM python:3\.11-slim\s*$", dockerfile, flags=re.MULTILINE)
     assert "COPY requirements.lock" in dockerfile and "-r requirements.lock" in dockerfile
     assert re.search(r"^USER 10001$", dockerfile, flags=re.MULTILINE)
-    for port in DESIGN_PORTS.values():
-        assert str(port) in dockerfile.split("EXPOSE", 1)[1].splitlines()[0]
+    exposed = re.search(r"^EXPOSE (.+)$", dockerfile, flags=re.MULTILINE).group(1).split()  # type: ignore[union-attr]
+    assert sorted(map(int, exposed)) == sorted(PORTS.values())
+    imported = re.search(r'python -c "import ([^"]+)"', dockerfile).group(1)  # type: ignore[union-attr]
+    assert sorted(m.strip() for m in imported.split(",")) == sorted(
+        ["comitas_shared.app", *(f"comitas_{name}.main" for name in SERVICES)])
     # `pip install .` in the image finds only the folders pyproject lists: every service must be there.
     pyproject = (ROOT / "pyproject.toml").read_text()
-    for folder in (ROOT / "services").iterdir():
-        if (folder / f"comitas_{folder.name}" / "main.py").exists():
-            assert f'"services/{folder.name}"' in pyproject, f"pyproject.toml does not package services/{folder.name}"
+    for name in SERVICES:
+        assert f'"services/{name}"' in pyproject, f"pyproject.toml does not package services/{name}"
 
 
 # --- deploy/ (Kubernetes) -------------------------------------------------------------------------
@@ -202,7 +256,7 @@ def _port_number(container: dict[str, Any], port: int | str) -> int:
 
 def test_every_service_has_a_replicated_deployment_and_a_service_on_its_port(
         manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
-    for name, port in DESIGN_PORTS.items():
+    for name, port in PORTS.items():
         deployment = manifests[("Deployment", name)]
         assert deployment["spec"]["replicas"] >= 2, name
         container = _container(deployment)
@@ -225,9 +279,11 @@ def test_every_service_has_a_replicated_deployment_and_a_service_on_its_port(
 def test_deployment_settings_exist_and_come_from_the_config_map_or_the_service_secret(
         manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
     config = manifests[("ConfigMap", "comitas-config")]["data"]
+    assert all(isinstance(value, str) for value in config.values()), "ConfigMap data holds strings only"
     secrets = {doc["metadata"]["name"]: doc["stringData"]
                for doc in load_all(DEPLOY / "k8s" / "secrets.example.yaml")}
-    for kind, name in [("Deployment", n) for n in DESIGN_PORTS] + [("Job", f"{n}-migrate") for n in WITH_DATABASE]:
+    used: set[str] = set()
+    for kind, name in [("Deployment", n) for n in SERVICES] + [("Job", f"{n}-migrate") for n in WITH_DATABASE]:
         service = name.removesuffix("-migrate")
         env = _container(manifests[(kind, name)])["env"]
         assert_settings_exist(service, [e["name"] for e in env], f"deploy {kind} {name}")
@@ -236,11 +292,20 @@ def test_deployment_settings_exist_and_come_from_the_config_map_or_the_service_s
             if "configMapKeyRef" in source:
                 assert source["configMapKeyRef"]["name"] == "comitas-config"
                 assert source["configMapKeyRef"]["key"] in config, entry
+                used.add(source["configMapKeyRef"]["key"])
             else:
                 ref = source["secretKeyRef"]
                 assert ref["name"] == f"comitas-{service}", "a service reads only its own Secret"
                 assert ref["key"] in secrets[ref["name"]], entry
+        if kind == "Deployment":
+            refs = {e["name"]: e["valueFrom"].get("configMapKeyRef", {}).get("key") for e in env}
+            prefix = f"COMITAS_{service.upper()}_"
+            assert config[refs[f"{prefix}NATS_STREAM_REPLICAS"]] == str(STREAM_REPLICAS), service
+            assert refs[f"{prefix}PUBLIC_URL"] == f"{service}-public-url", service
+            assert (f"{prefix}DATABASE_URL" in refs) == (service in WITH_DATABASE), service
+    assert sorted(set(config) - used) == [], "ConfigMap keys no Deployment reads (a service that is gone?)"
     assert config["environment"] == "production" and config["issuer"].startswith("https://")
+    assert manifests[("StatefulSet", "nats")]["spec"]["replicas"] == STREAM_REPLICAS
 
 
 def test_each_database_has_a_migration_job_running_the_service_migrations(
@@ -259,8 +324,8 @@ def test_each_database_has_a_migration_job_running_the_service_migrations(
     assert migrations["images"] == main["images"] and migrations["namespace"] == main["namespace"]
     # A service with migrations of its own needs a Job, whatever the list above says.
     for spec in devstack.SERVICES:
-        if spec.available and spec.migrations_dir is not None:
-            assert spec.name in WITH_DATABASE, spec.name
+        if spec.available:
+            assert (spec.migrations_dir is not None) == (spec.name in WITH_DATABASE), spec.name
 
 
 def test_nats_runs_as_a_three_node_statefulset_on_the_cluster_config(
@@ -300,6 +365,8 @@ def test_kustomize_builds_both_kustomizations() -> None:
         images = {c["image"] for d in docs if d["kind"] in {"Deployment", "Job"}
                   for c in d["spec"]["template"]["spec"]["containers"]}
         assert images == {"registry.example.org/comitas:latest"}
+        workloads = sorted(d["metadata"]["name"] for d in docs if d["kind"] in {"Deployment", "Job"})
+        assert workloads == (SERVICES if directory == DEPLOY else [f"{n}-migrate" for n in WITH_DATABASE])
 
 
 # --- NATS configuration ---------------------------------------------------------------------------

@@ -142,3 +142,44 @@ async def test_one_trace_links_request_relay_message_and_webhook(stack, webhook_
     tid = await eventually(spans_of_trace, timeout=5)
     if trace_id is not None:
         assert trace_id == tid
+
+
+async def deliveries_for(api: httpx.AsyncClient, state: str | None = None) -> list[dict]:
+    params = {"limit": 100} | ({"state": state} if state else {})
+    return (await api.get("/v1/deliveries", params=params)).json()["items"]
+
+
+async def test_receiver_down_for_a_while_is_retried_until_it_answers(stack, webhook_receiver):
+    institution = await stack.new_institution()
+    secret = await subscribe(stack, institution, webhook_receiver)
+    webhook_receiver.status = 503
+    complaint = await submit(stack, institution)
+    async with await stack.client_for("notifications", institution, scope="subscriptions:manage") as api:
+        async def failed_once():
+            items = await deliveries_for(api)
+            return items if items and items[0]["attempt_count"] >= 1 else None
+
+        await eventually(failed_once, timeout=10)
+        webhook_receiver.status = 204
+        [request] = await eventually(lambda: webhook_receiver.for_subject(complaint["id"]), timeout=10)
+        assert verify(secret, request["headers"], request["body"])
+        [delivery] = await eventually(lambda: deliveries_for(api, "delivered"), timeout=5)
+        detail = (await api.get(f"/v1/deliveries/{delivery['id']}")).json()
+        assert detail["attempts"][0]["status_code"] == 503 and detail["attempts"][-1]["status_code"] == 204
+
+
+async def test_receiver_that_never_returns_ends_dead_and_can_be_redelivered(stack, webhook_receiver):
+    institution = await stack.new_institution()
+    await subscribe(stack, institution, webhook_receiver)
+    webhook_receiver.status = 500
+    complaint = await submit(stack, institution)
+    async with await stack.client_for("notifications", institution, scope="subscriptions:manage") as api:
+        [dead] = await eventually(lambda: deliveries_for(api, "dead"), timeout=20)
+        detail = (await api.get(f"/v1/deliveries/{dead['id']}")).json()
+        assert len(detail["attempts"]) == 4  # webhook_max_attempts in the test stack
+        assert webhook_receiver.for_subject(complaint["id"]) == []
+
+        webhook_receiver.status = 204
+        assert (await api.post(f"/v1/deliveries/{dead['id']}/redeliver")).status_code == 200
+        await eventually(lambda: webhook_receiver.for_subject(complaint["id"]), timeout=5)
+        await eventually(lambda: deliveries_for(api, "delivered"), timeout=5)
