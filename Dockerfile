@@ -1,6 +1,7 @@
 # One image for every Comitas service; the command chooses which one runs (docker-compose.yml, deploy/).
 #   uvicorn --factory comitas_<service>.main:create_app --host 0.0.0.0 --port <DESIGN port>
 #   python -m comitas_shared.migrations comitas_<service> upgrade --url <database URL>
+# It holds (and exposes the DESIGN ports of) the services that exist: identity, intake, notifications.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,5 +28,5 @@ RUN pip install --no-deps . \
 RUN useradd --system --uid 10001 --no-create-home comitas
 USER 10001
 
-EXPOSE 8000 8001 8002 8003 8004 8080
+EXPOSE 8000 8001 8004
 CMD ["python", "-c", "print('Comitas image: run a service, e.g. uvicorn --factory comitas_intake.main:create_app --host 0.0.0.0 --port 8001')"]
