@@ -40,9 +40,6 @@ class Principal:
     issuer: str
     claims: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def has(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes and scope == "admin"
-
 
 def institution_id_for_system(value: str) -> InstitutionId:
     """For code that acts for an institution without a token: event consumers (the event names the

@@ -15,7 +15,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import SpanKind
 
 log = logging.getLogger(__name__)
 _httpx_instrumented = False
@@ -85,7 +85,6 @@ def span_from_headers(name: str, headers: dict[str, str] | None, *, kind: SpanKi
 
 
 __all__ = [
-    "Link",
     "SpanKind",
     "current_traceparent",
     "inject",

@@ -114,7 +114,8 @@ class OutboxRelay:
         except ConnectionError:
             return 0
         outbox = self.tables.outbox
-        published = 0
+        published: list[int] = []
+        failed: tuple[int, str] | None = None
         async with self.database.transaction() as session:
             query = (
                 select(outbox.c.seq, outbox.c.envelope)
@@ -125,23 +126,28 @@ class OutboxRelay:
             if not self.database.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
+            # Publish first, write after: on SQLite the write lock is then held for one UPDATE, not
+            # for a round of NATS acknowledgements (requests would queue behind it).
             for seq, envelope in rows:
                 event = CloudEvent.from_record(envelope)
                 try:
                     await self._publish(js, event)
                 except Exception as exc:  # noqa: BLE001
-                    await session.execute(
-                        update(outbox).where(outbox.c.seq == seq)
-                        .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:500])
-                    )
                     log.info("outbox relay: publish of %s failed (%s); will retry", event.id, exc)
+                    failed = (seq, str(exc)[:500])
                     break
+                published.append(seq)
+            if published:
                 await session.execute(
-                    update(outbox).where(outbox.c.seq == seq)
+                    update(outbox).where(outbox.c.seq.in_(published))
                     .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1, last_error=None)
                 )
-                published += 1
-        return published
+            if failed is not None:
+                await session.execute(
+                    update(outbox).where(outbox.c.seq == failed[0])
+                    .values(attempts=outbox.c.attempts + 1, last_error=failed[1])
+                )
+        return len(published)
 
     async def _publish(self, js: JetStreamContext, event: CloudEvent) -> None:
         parent = {"traceparent": event.traceparent} if event.traceparent else {}
