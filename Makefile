@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
 $(STAMP): $(BIN)/python requirements.lock pyproject.toml
-	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
 	$(BIN)/python tools/write_pth.py
 	touch $(STAMP)
