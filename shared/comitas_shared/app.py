@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from . import housekeeping
@@ -31,7 +31,7 @@ from .events.envelope import CloudEvent
 from .events.nats import NatsHandle
 from .events.outbox import OutboxRelay, install_relay_wakeup
 from .idempotency import Idempotency
-from .platform_tables import PlatformTables, define_platform_tables
+from .platform_tables import PlatformTables
 from .settings import ServiceSettings
 from .telemetry import instrument_app, setup_tracing
 
@@ -57,11 +57,6 @@ class Platform:
     @property
     def source(self) -> str:
         return f"/comitas/{self.settings.service_name}"
-
-
-def platform_tables_for(metadata: MetaData) -> PlatformTables:
-    """Call once per service, at import of its models module, with the service's MetaData."""
-    return define_platform_tables(metadata)
 
 
 ConsumerFactory = Callable[[Platform], Sequence[EventConsumer]]

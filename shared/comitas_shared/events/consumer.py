@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import Database
 from ..platform_tables import PlatformTables
+from ..tasks import cancel_and_wait
 from ..telemetry import SpanKind, span_from_headers
 from .envelope import CloudEvent
 from .nats import EVENTS_STREAM, NatsHandle
@@ -91,11 +92,8 @@ class EventConsumer:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         # A fetch cancelled mid-flight can still receive a message or a pull status afterwards; left
         # subscribed, it sits unread in the pending queue and the connection's drain waits for it
         # (drain_timeout, 30 s) on shutdown. Unsubscribed, the drain skips it; JetStream redelivers.

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import Database
 from ..platform_tables import PlatformTables
+from ..tasks import cancel_and_wait
 from ..telemetry import SpanKind, current_traceparent, inject, span_from_headers
 from .envelope import CloudEvent
 
@@ -82,11 +83,8 @@ class OutboxRelay:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     @property
     def running(self) -> bool:

@@ -111,28 +111,42 @@ AUTHORIZE_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "
                         "code_challenge_method")
 
 
+@dataclass(frozen=True)
+class _Consent:
+    snapshot: Any
+    server: Any
+    grant: Any
+
+
+async def _consent_grant(session: AsyncSession, context: Context,
+                         request: FormRequest) -> _Consent | OAuthResponse | OAuth2Error:
+    """The client's authorization request checked by Authlib, or the error to answer with (redirected
+    to the client only when its redirect URI can be trusted)."""
+    snapshot = await _snapshot_for_authorization(session, request)
+    server = ComitasAuthorizationServer(context.config, snapshot)
+    try:
+        return _Consent(snapshot, server, server.get_consent_grant(request))
+    except OAuth2Error as error:
+        return server.error_response(error) if error.redirect_uri else error
+
+
 async def authorization_prompt(session: AsyncSession, context: Context,
                                request: FormRequest) -> SignInPrompt | OAuthResponse | OAuth2Error:
     """``GET /oauth/authorize``: the sign-in page, an error redirect to the client, or an error to show
     here (when the client or its redirect URI cannot be trusted, nothing is redirected)."""
-    snapshot = await _snapshot_for_authorization(session, request)
-    server = ComitasAuthorizationServer(context.config, snapshot)
-    try:
-        grant = server.get_consent_grant(request)
-    except OAuth2Error as error:
-        return server.error_response(error) if error.redirect_uri else error
-    return _prompt(grant.client, request)
+    consent = await _consent_grant(session, context, request)
+    if not isinstance(consent, _Consent):
+        return consent
+    return _prompt(consent.grant.client, request)
 
 
 async def authorize(session: AsyncSession, context: Context, request: FormRequest, *, email: str,
                     password: str) -> SignInPrompt | OAuthResponse | OAuth2Error:
     """``POST /oauth/authorize``: check the officer's credentials, then redirect with a code."""
-    snapshot = await _snapshot_for_authorization(session, request)
-    server = ComitasAuthorizationServer(context.config, snapshot)
-    try:
-        grant = server.get_consent_grant(request)
-    except OAuth2Error as error:
-        return server.error_response(error) if error.redirect_uri else error
+    consent = await _consent_grant(session, context, request)
+    if not isinstance(consent, _Consent):
+        return consent
+    snapshot, server, grant = consent.snapshot, consent.server, consent.grant
     user = await authenticate(session, email=email, password=password)
     if user is None:
         return _prompt(grant.client, request, error="The e-mail address or the password is wrong.")

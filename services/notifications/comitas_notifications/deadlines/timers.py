@@ -31,6 +31,7 @@ from nats.js.api import DiscardPolicy, Header, RetentionPolicy, StorageType, Str
 from comitas_shared.auth import InstitutionId
 from comitas_shared.db import Database
 from comitas_shared.events.nats import NatsHandle, ensure_stream
+from comitas_shared.tasks import cancel_and_wait
 
 from ..settings import NotificationsSettings
 from . import repository
@@ -115,11 +116,8 @@ class DeadlineTimers:
         self._task = asyncio.create_task(self._run(), name="deadline-timers")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         next_scan = 0.0

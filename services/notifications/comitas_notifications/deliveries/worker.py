@@ -23,6 +23,7 @@ import httpx
 from comitas_shared.auth import InstitutionId
 from comitas_shared.db import Database
 from comitas_shared.events.envelope import CloudEvent, new_event_id
+from comitas_shared.tasks import cancel_and_wait
 from comitas_shared.telemetry import SpanKind, span_from_headers
 
 from ..settings import NotificationsSettings
@@ -73,11 +74,8 @@ class DeliveryWorker:
         self._task = asyncio.create_task(self._run(), name="webhook-delivery-worker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for task in list(self._running):
             task.cancel()
         for task in list(self._running):
