@@ -110,6 +110,7 @@ class Stack:
     identity: ServedApp
     intake: ServedApp
     notifications: ServedApp
+    mla: ServedApp
     identity_db_url: str
     database_urls: dict[str, str]
     http: httpx.AsyncClient
@@ -135,6 +136,69 @@ class Stack:
             await database.dispose()
         return Credentials(institution_id, client.client_id, client.client_secret or "", list(client.scopes))
 
+    async def new_service(self, service: str, *, service_resource: str, exchange_resources: list[str],
+                          exchange_scopes: list[str]) -> Any:
+        """A platform service's client that may exchange an institution's token (RFC 8693), for the tests of
+        services that may not import identity themselves."""
+        from comitas_identity import admin
+        from comitas_shared.db import Database
+
+        database = Database(self.identity_db_url)
+        try:
+            return await admin.register_service(database, service=service, country="FR",
+                                                service_resource=service_resource,
+                                                exchange_resources=exchange_resources, exchange_scopes=exchange_scopes)
+        finally:
+            await database.dispose()
+
+    async def new_officers_and_web_client(self, redirect_uris: list[str], officers: list[dict[str, Any]],
+                                          scopes: list[str]) -> Any:
+        """For the web client's tests, which may not import identity: a web client (authorization code
+        with PKCE) in a platform entry of its own, and per item of ``officers`` (name, email, password,
+        kind, profile) an institution with that directory profile and one liaison officer. Returns the
+        client's credentials and the institutions' ids, in order."""
+        from comitas_identity import admin
+        from comitas_shared.db import Database
+
+        database = Database(self.identity_db_url)
+        try:
+            platform = await admin.register_institution(database, name=f"Web client {uuid.uuid4().hex[:6]}",
+                                                        kind="platform_service", country="FR")
+            client = await admin.register_client(database, institution_id=platform, name="Comitas web client",
+                                                 scopes=scopes, redirect_uris=redirect_uris)
+            ids = []
+            for officer in officers:
+                institution_id = await admin.register_institution(database, name=officer["institution"],
+                                                                  kind=officer["kind"],
+                                                                  country=officer.get("country", "FR"))
+                await admin.update_institution(database, institution_id, officer["profile"])
+                await admin.register_user(database, institution_id=institution_id, email=officer["email"],
+                                          name=officer["name"], password=officer["password"], scopes=scopes)
+                ids.append(institution_id)
+        finally:
+            await database.dispose()
+        return client, ids
+
+    async def serve_referral(self, tmp: Path, exchange_scopes: list[str]) -> ServedApp:
+        """The referral service beside this stack (with its own client at identity, for token exchange),
+        for the tests of services that call it over HTTP and may not import it."""
+        from comitas_referral.main import create_app
+        from comitas_referral.settings import ReferralSettings
+        from comitas_shared import migrations
+        from comitas_shared.testing import free_port
+
+        service = await self.new_service(f"referral-{uuid.uuid4().hex[:6]}", service_resource="urn:comitas:referral",
+                                         exchange_resources=["urn:comitas:intake"], exchange_scopes=exchange_scopes)
+        url = fresh_database_url(f"referral_{uuid.uuid4().hex[:4]}", tmp)
+        migrations.upgrade("comitas_referral", url)
+        port = free_port()
+        settings = ReferralSettings(
+            environment="test", database_url=url, nats_url=self.nats.url, issuer=self.issuer,
+            outbox_poll_seconds=0.2, public_url=f"http://127.0.0.1:{port}", identity_url=self.issuer,
+            intake_url=self.intake.url, identity_client_id=service.client_id,
+            identity_client_secret=service.client_secret, directory_refresh_seconds=600)
+        return await ServedApp(create_app(settings), port=port).start()
+
     async def token(self, credentials: Credentials, scope: str | None = None) -> str:
         data = {"grant_type": "client_credentials"}
         if scope is not None:
@@ -147,7 +211,7 @@ class Stack:
     async def client_for(self, service: str, credentials: Credentials, scope: str | None = None) -> httpx.AsyncClient:
         token = await self.token(credentials, scope)
         served: ServedApp = getattr(self, service)
-        return httpx.AsyncClient(base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        return httpx.AsyncClient(base_url=served.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -156,33 +220,39 @@ async def stack(nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactor
     from comitas_identity.settings import IdentitySettings
     from comitas_intake.main import create_app as create_intake
     from comitas_intake.settings import IntakeSettings
+    from comitas_mla.main import create_app as create_mla
+    from comitas_mla.settings import MlaSettings
     from comitas_notifications.main import create_app as create_notifications
     from comitas_notifications.settings import NotificationsSettings
     from comitas_shared import migrations
 
     tmp: Path = tmp_path_factory.mktemp("stack")
-    urls = {name: fresh_database_url(name, tmp) for name in ("identity", "intake", "notifications")}
+    urls = {name: fresh_database_url(name, tmp) for name in ("identity", "intake", "notifications", "mla")}
     for name, url in urls.items():
         migrations.upgrade(f"comitas_{name}", url)
 
     identity = ServedApp(None)
     issuer = identity.url
+    # Pools that keep few idle connections: two workers' stacks, and the extra replicas some tests start,
+    # share one PostgreSQL whose max_connections is 100 (intake's own default keeps 20).
     common: dict[str, Any] = {"environment": "test", "nats_url": nats_server.url, "issuer": issuer,
-                              "outbox_poll_seconds": 0.2}
+                              "outbox_poll_seconds": 0.2, "database_pool_size": 5, "database_max_overflow": 15}
     identity.app = create_identity(IdentitySettings(database_url=urls["identity"], public_url=issuer, **common))
     await identity.start()
     intake = await ServedApp(create_intake(IntakeSettings(database_url=urls["intake"], **common))).start()
+    mla = await ServedApp(create_mla(MlaSettings(database_url=urls["mla"], identity_url=issuer,
+                                                 evidence_dir=str(tmp / "mla-evidence"), **common))).start()
     notifications = await ServedApp(create_notifications(NotificationsSettings(
         database_url=urls["notifications"], allow_private_webhook_targets=True,
         webhook_retry_base_seconds=0.2, webhook_max_attempts=4, **common))).start()
     async with httpx.AsyncClient(timeout=10) as http:
-        built = Stack(nats=nats_server, identity=identity, intake=intake, notifications=notifications,
+        built = Stack(nats=nats_server, identity=identity, intake=intake, notifications=notifications, mla=mla,
                       identity_db_url=urls["identity"], database_urls=urls, http=http)
         for key, kind in (("ombuds", "ombudsperson"), ("nhri", "nhri"), ("commission", "regional_commission"),
                           ("authority", "central_authority")):
             built.institutions[key] = await built.new_institution(f"Demo {kind}", kind=kind)
         yield built
-    for served in (notifications, intake, identity):
+    for served in (notifications, mla, intake, identity):
         await served.stop()
     if os.environ.get("DATABASE_URL"):
         for url in urls.values():

@@ -11,9 +11,9 @@ import asyncio
 import importlib
 import os
 import re
-import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,11 @@ import pytest
 import yaml
 from nats.js.api import StreamConfig
 
-from comitas_shared import devstack
+import comitas_devstack as devstack
+from comitas_shared import nats_auth
 from comitas_shared.events.nats import events_stream_config
 from comitas_shared.settings import ServiceSettings
-from comitas_shared.testing import free_port, nats_server_binary
+from comitas_shared.testing import free_ports, nats_server_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -102,8 +103,12 @@ def test_exactly_the_existing_services_are_deployed(compose: dict[str, Any],
     assert sorted(r for r in resources if r not in {"k8s/namespace.yaml", "k8s/config.yaml", "k8s/nats.yaml"}) == [
         f"k8s/{name}.yaml" for name in SERVICES]
     secrets = {doc["metadata"]["name"]: doc["stringData"] for doc in load_all(DEPLOY / "k8s" / "secrets.example.yaml")}
+    # A service that is an OAuth client of identity (referral, the web client) keeps its client in its Secret.
+    clients = {name for name in SERVICES if f"COMITAS_{name.upper()}_IDENTITY_CLIENT_SECRET" in
+               {e["name"] for e in _container(manifests[("Deployment", name)])["env"]}}
     assert {name: sorted(data) for name, data in secrets.items()} == {
-        f"comitas-{name}": ["database-url", "master-key"] if name in WITH_DATABASE else ["master-key"]
+        f"comitas-{name}": sorted((["database-url", "master-key"] if name in WITH_DATABASE else ["master-key"])
+                                  + (["identity-client-id", "identity-client-secret"] if name in clients else []))
         for name in SERVICES}
     example = (DEPLOY / "compose.env.example").read_text()
     keys = re.findall(r"^COMITAS_(\w+)_MASTER_KEY=", example, flags=re.MULTILINE)
@@ -141,6 +146,8 @@ def test_compose_environment_names_are_settings_of_each_service(compose: dict[st
         prefix = f"COMITAS_{name.upper()}_"
         assert environment[f"{prefix}ENVIRONMENT"] == "production"
         assert environment[f"{prefix}NATS_URL"] == "nats://nats:4222"
+        # Every node by name, so a replica starts whichever node is down.
+        assert environment[f"{prefix}NATS_SERVERS"].split(",") == [f"nats://{n}:4222" for n in nodes], name
         assert environment[f"{prefix}ISSUER"].startswith("https://")
         assert f"{prefix}MASTER_KEY" in environment
         # Quoted in the file: compose hands variables over as strings.
@@ -189,9 +196,10 @@ def test_compose_runs_a_three_node_nats_cluster_reached_under_one_name(compose: 
 def test_compose_gateway_publishes_each_design_port_to_its_service(compose: dict[str, Any]) -> None:
     gateway = compose["services"]["gateway"]
     assert sorted(gateway["ports"]) == sorted(f"{p}:{p}" for p in PORTS.values())
-    conf = (DEPLOY / "compose" / "gateway.conf").read_text()
+    # HAProxy, generated from deploy/topology.toml (tests/test_cluster_topology.py checks it is current).
+    conf = (DEPLOY / "compose" / "gateway.cfg").read_text()
     routes = {int(listen): (name, int(port)) for listen, name, port in
-              re.findall(r"listen (\d+) ssl;.*?set \$upstream http://([\w-]+):(\d+);", conf)}
+              re.findall(r"bind :(\d+) ssl .*?server-template [\w-]+ \d+ ([\w-]+):(\d+)", conf, flags=re.DOTALL)}
     assert routes == {port: (name, port) for name, port in PORTS.items()}
 
 
@@ -301,6 +309,7 @@ def test_deployment_settings_exist_and_come_from_the_config_map_or_the_service_s
             refs = {e["name"]: e["valueFrom"].get("configMapKeyRef", {}).get("key") for e in env}
             prefix = f"COMITAS_{service.upper()}_"
             assert config[refs[f"{prefix}NATS_STREAM_REPLICAS"]] == str(STREAM_REPLICAS), service
+            assert refs[f"{prefix}NATS_SERVERS"] == "nats-servers", service
             assert refs[f"{prefix}PUBLIC_URL"] == f"{service}-public-url", service
             assert (f"{prefix}DATABASE_URL" in refs) == (service in WITH_DATABASE), service
     assert sorted(set(config) - used) == [], "ConfigMap keys no Deployment reads (a service that is gone?)"
@@ -345,11 +354,18 @@ def test_nats_runs_as_a_three_node_statefulset_on_the_cluster_config(
         assert HEALTH.search(container[probe]["httpGet"]["path"])
     volume = next(v for v in nats["spec"]["template"]["spec"]["volumes"] if v["name"] == "config")
     generated = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())["configMapGenerator"]
-    files = next(g["files"] for g in generated if g["name"] == volume["configMap"]["name"])
+    # The ConfigMap itself, or projected with the operator's resolver.conf beside it (ADR 0033).
+    config_map = volume.get("configMap") or next(source["configMap"] for source in volume["projected"]["sources"]
+                                                 if "configMap" in source)
+    files = next(g["files"] for g in generated if g["name"] == config_map["name"])
     assert sorted(files) == ["nats/accounts.conf", "nats/cluster.conf"]
     client = manifests[("Service", "nats")]["spec"]["ports"]
     assert [p["port"] for p in client] == [4222]
-    assert manifests[("ConfigMap", "comitas-config")]["data"]["nats-url"] == "nats://nats:4222"
+    config = manifests[("ConfigMap", "comitas-config")]["data"]
+    assert config["nats-url"] == "nats://nats:4222"
+    # Every pod of the StatefulSet by its stable name under the headless Service, on the client port.
+    assert config["nats-servers"].split(",") == [
+        f"nats://nats-{i}.{headless['metadata']['name']}:4222" for i in range(nats["spec"]["replicas"])]
 
 
 def test_both_kustomizations_set_namespace_image_and_every_workload() -> None:
@@ -376,39 +392,60 @@ def _node_env(name: str, routes: list[str]) -> dict[str, str]:
     return {**os.environ, "NATS_SERVER_NAME": name, "NATS_ROUTES": f"[{', '.join(routes)}]"}
 
 
+def _nats_configs_here(tmp_path: Path, nodes: int) -> tuple[list[Path], Path]:
+    """deploy/nats as each node reads it, on this machine: the files as they are, beside them the
+    operator's resolver.conf where a node mounts it (``operator/``, made here as by ``python -m
+    comitas_shared.nats_auth init``), each node's stores (JetStream, the resolver's account JWTs) in a
+    directory of its own. Returns each node's cluster.conf and the services' credentials."""
+    operator = nats_auth.create(tmp_path / "operator", now=datetime.now(UTC))
+    accounts = (DEPLOY / "nats" / "accounts.conf").read_text()
+    assert accounts.count("include ./operator/resolver.conf") == 1
+    cluster = (DEPLOY / "nats" / "cluster.conf").read_text()
+    assert cluster.count("store_dir: /data/jetstream") == 1
+    configs = []
+    for i in range(nodes):
+        node = tmp_path / f"node{i}"
+        (node / "operator").mkdir(parents=True)
+        (node / "operator" / "resolver.conf").write_text(nats_auth.server_config(operator, node / "jwt"))
+        (node / "accounts.conf").write_text(accounts)
+        (node / "cluster.conf").write_text(cluster.replace("/data/jetstream", str(node / "jetstream")))
+        configs.append(node / "cluster.conf")
+    return configs, operator.platform_credentials
+
+
 def test_the_nats_cluster_config_passes_the_servers_own_check(compose: dict[str, Any],
-                                                              manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+                                                              manifests: dict[tuple[str, str], dict[str, Any]],
+                                                              tmp_path: Path) -> None:
     binary = nats_server_binary()
+    (config,), _ = _nats_configs_here(tmp_path, 1)
     usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10, check=False)
     assert re.search(r"^\s+-t\s", usage.stdout + usage.stderr, flags=re.MULTILINE), "nats-server has no -t flag"
     compose_env = compose["services"]["nats-1"]["environment"]
     k8s_env = {e["name"]: e.get("value") for e in _container(manifests[("StatefulSet", "nats")])["env"]}
     for env in ({**os.environ, **compose_env}, {**os.environ, **k8s_env, "NATS_SERVER_NAME": "nats-0"}):
-        checked = subprocess.run([binary, "-t", "-c", str(DEPLOY / "nats" / "cluster.conf")], env=env,
+        checked = subprocess.run([binary, "-t", "-c", str(config)], env=env,
                                  capture_output=True, text=True, timeout=10, check=False)
         assert checked.returncode == 0, checked.stdout + checked.stderr
-    broken = subprocess.run([binary, "-t", "-c", str(DEPLOY / "nats" / "cluster.conf")],
+    broken = subprocess.run([binary, "-t", "-c", str(config)],
                             env={k: v for k, v in os.environ.items() if not k.startswith("NATS_")},
                             capture_output=True, text=True, timeout=10, check=False)
     assert broken.returncode != 0, "the check must fail without a node name and routes"
 
 
 def test_three_nodes_on_the_cluster_config_form_a_jetstream_cluster_with_replicated_streams(tmp_path: Path) -> None:
-    """Only what a machine cannot offer is changed: ports on loopback and the store directory."""
+    """Only what a machine cannot offer is changed: ports on loopback, the store directories and where the
+    operator's directory is; the services connect as the PLATFORM account's user, as deployed."""
     binary = nats_server_binary()
-    shutil.copy(DEPLOY / "nats" / "accounts.conf", tmp_path / "accounts.conf")
-    text = (DEPLOY / "nats" / "cluster.conf").read_text()
-    assert text.count("store_dir: /data/jetstream") == 1
-    client, cluster, monitor = ([free_port() for _ in range(3)] for _ in range(3))
+    configs, credentials = _nats_configs_here(tmp_path, 3)
+    ports = free_ports(9)
+    client, cluster, monitor = ports[0:3], ports[3:6], ports[6:9]
     routes = [f"nats://127.0.0.1:{p}" for p in cluster]
     nodes: list[subprocess.Popen[bytes]] = []
     try:
         for i in range(3):
-            conf = tmp_path / f"node{i}.conf"
-            conf.write_text(text.replace("/data/jetstream", str(tmp_path / f"store{i}")))
             log = open(tmp_path / f"node{i}.log", "wb")  # noqa: SIM115 - closed with the process
             nodes.append(subprocess.Popen(
-                [binary, "-c", str(conf), "-a", "127.0.0.1", "-p", str(client[i]), "-m", str(monitor[i]),
+                [binary, "-c", str(configs[i]), "-a", "127.0.0.1", "-p", str(client[i]), "-m", str(monitor[i]),
                  "--cluster_listen", routes[i]], env=_node_env(f"node{i}", routes), stdout=log, stderr=log))
         deadline = time.monotonic() + 30
         with httpx.Client(timeout=2) as http:
@@ -421,7 +458,8 @@ def test_three_nodes_on_the_cluster_config_form_a_jetstream_cluster_with_replica
                         pass
                     assert time.monotonic() < deadline, (tmp_path / "node0.log").read_text()[-2000:]
                     time.sleep(0.1)
-        asyncio.run(_replicated_stream(f"nats://127.0.0.1:{client[0]}", f"nats://127.0.0.1:{client[2]}"))
+        asyncio.run(_replicated_stream(f"nats://127.0.0.1:{client[0]}", f"nats://127.0.0.1:{client[2]}",
+                                       credentials))
     finally:
         for node in nodes:
             node.terminate()
@@ -429,8 +467,8 @@ def test_three_nodes_on_the_cluster_config_form_a_jetstream_cluster_with_replica
             node.wait(timeout=10)
 
 
-async def _replicated_stream(first: str, other: str) -> None:
-    writer = await nats.connect(first)
+async def _replicated_stream(first: str, other: str, credentials: Path) -> None:
+    writer = await nats.connect(first, user_credentials=str(credentials))
     try:
         js = writer.jetstream()
         config = events_stream_config(replicas=3)
@@ -448,7 +486,7 @@ async def _replicated_stream(first: str, other: str) -> None:
         assert info.cluster is not None and len(info.cluster.replicas or []) == 2  # leader + two replicas
     finally:
         await writer.close()
-    reader = await nats.connect(other)  # another node serves the same stream
+    reader = await nats.connect(other, user_credentials=str(credentials))  # another node serves the same stream
     try:
         message = await reader.jetstream().get_msg(config.name, ack.seq)
         assert message.subject == "events.test.deployed"

@@ -1,5 +1,5 @@
 """``comitas-dev run`` as a developer runs it: a real process tree (NATS and one uvicorn per service) on
-ports of its own and a temporary var directory, driven only through its output, HTTP and signals."""
+ports of its own and a temporary var directory, driven only through its output, files, HTTP and signals."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -16,10 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from comitas_shared import devstack
+import comitas_devstack as devstack
 from comitas_shared.testing import free_port
 
-STARTED_WITHIN = 45.0
+# Real processes start here (imports, migrations, NATS): minutes on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(600)
+
+STARTED_WITHIN = 150.0  # generous: start-up imports every service, slow on a loaded 2-core machine
 STOPPED_WITHIN = 20.0
 
 
@@ -73,6 +77,17 @@ def dev_env() -> tuple[dict[str, str], dict[str, int]]:
     return env, ports
 
 
+def assert_private(var: Path) -> None:
+    """Nothing under var/ (databases and their WAL files, NATS store, logs, keys) is open to group or others."""
+    seen = 0
+    for root, dirs, files in os.walk(var):
+        for path in [Path(root), *(Path(root) / name for name in [*dirs, *files])]:
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+            seen += 1
+    assert seen > 10  # the databases, the NATS store and the logs were all looked at
+
+
 def _token(http: httpx.Client, identity: str, client_id: str, secret: str, scope: str) -> str:
     answer = http.post(f"{identity}/oauth/token", data={"grant_type": "client_credentials", "scope": scope},
                        auth=(client_id, secret))
@@ -88,24 +103,32 @@ def test_run_serves_the_stack_stops_on_ctrl_c_and_keeps_its_data(
     assert {"identity", "intake", "notifications"} <= set(started)
     identity, intake = f"http://127.0.0.1:{ports['identity']}", f"http://127.0.0.1:{ports['intake']}"
 
+    # What an earlier run, from before the launcher kept var/ private, left readable by everyone.
+    (var / "log").mkdir(parents=True, mode=0o755)
+    var.chmod(0o755)
+    (var / "log" / "intake.log").write_text("an old line\n")
+    (var / "log" / "intake.log").chmod(0o644)
+
     first = DevStackProcess(var, env)
     try:
         first.wait_ready()
+        assert_private(var)
         with httpx.Client(timeout=10) as http:
             for name in started:
                 assert http.get(f"http://127.0.0.1:{ports[name]}/healthz").status_code == 200, name
             assert devstack.is_listening(ports["nats"])
 
             credentials = json.loads((var / devstack.CREDENTIALS_FILE).read_text())
-            institutions = credentials["institutions"]
-            assert len(institutions) >= 4
+            institutions = [e for e in credentials["institutions"] if e["kind"] != "platform_service"]
+            services = [e for e in credentials["institutions"] if e["kind"] == "platform_service"]
+            assert len(institutions) >= 4 and services
             for entry in institutions:
                 assert {"id", "name", "kind", "client_id", "client_secret", "scopes"} <= entry.keys()
                 assert entry["client_secret"], entry
                 assert "complaints:submit" in entry["scopes"] and "admin" not in entry["scopes"]
                 assert entry["client_secret"] in first.output  # printed, as well as written
             officers = [e["liaison_officer"] for e in institutions if e.get("liaison_officer")]
-            assert len(officers) == 1 and officers[0]["email"] and officers[0]["password"]
+            assert len(officers) == 2 and all(o["email"] and o["password"] for o in officers)
             assert (var / devstack.CREDENTIALS_FILE).stat().st_mode & 0o077 == 0
             assert (var / devstack.MASTER_KEY_FILE).stat().st_mode & 0o077 == 0
             for url in (f"{identity}/docs", f"{intake}/docs", f"nats://127.0.0.1:{ports['nats']}",
@@ -118,10 +141,21 @@ def test_run_serves_the_stack_stops_on_ctrl_c_and_keeps_its_data(
                                   headers={"Authorization": f"Bearer {token}"})
             assert submitted.status_code == 201, submitted.text
             complaint_id = submitted.json()["id"]
+
+            # The demo cases: the ombudsperson's officer finds a referral waiting for an answer.
+            assert "Demo cases: a referral" in first.output, first.output
+            seeded = json.loads((var / "demo-cases.json").read_text())
+            ombudsperson = next(e for e in institutions if e["id"] == "inst_demo_ombudsperson")
+            token = _token(http, identity, ombudsperson["client_id"], ombudsperson["client_secret"], "referrals:read")
+            waiting = http.get(f"http://127.0.0.1:{ports['referral']}/v1/referrals/{seeded['referral_id']}",
+                               headers={"Authorization": f"Bearer {token}"})
+            assert waiting.status_code == 200 and waiting.json()["state"] == "sent", waiting.text
         assert first.interrupt() == 0, first.output
     finally:
         first.kill()
     assert first.output.rstrip().endswith("Stopped."), first.output
+    assert_private(var)
+    assert not (var / devstack.PIDS_FILE).exists()
     assert "did not stop" not in first.output, first.output
     for port in ports.values():
         assert not devstack.is_listening(port), f"something still listens on {port} after Ctrl-C"
@@ -132,6 +166,7 @@ def test_run_serves_the_stack_stops_on_ctrl_c_and_keeps_its_data(
         second.wait_ready()
         assert json.loads((var / devstack.CREDENTIALS_FILE).read_text()) == credentials
         assert demo["client_secret"] in second.output
+        assert "Demo cases" not in second.output  # seeded once
         with httpx.Client(timeout=10) as http:
             token = _token(http, identity, demo["client_id"], demo["client_secret"], "complaints:read")
             kept = http.get(f"{intake}/v1/complaints/{complaint_id}", headers={"Authorization": f"Bearer {token}"})
@@ -189,3 +224,86 @@ def test_credentials_never_lose_a_secret_the_seed_no_longer_returns() -> None:
     assert "A secret is unknown" not in devstack.format_credentials(merged, layout)
     lost = devstack.format_credentials(devstack.merge_credentials(None, later_seed), layout)
     assert "A secret is unknown" in lost and "comitas-admin" in lost
+
+
+def test_a_service_killed_with_sigkill_is_restarted_and_serves_again(
+        tmp_path: Path, dev_env: tuple[dict[str, str], dict[str, int]]) -> None:
+    env, ports = dev_env
+    var = tmp_path / "var"
+    identity, intake = f"http://127.0.0.1:{ports['identity']}", f"http://127.0.0.1:{ports['intake']}"
+    stack = DevStackProcess(var, env)
+    try:
+        stack.wait_ready()
+        pids = json.loads((var / devstack.PIDS_FILE).read_text())
+        assert pids["comitas-dev"] == stack.process.pid
+        assert (var / devstack.PIDS_FILE).stat().st_mode & 0o077 == 0
+        killed = pids["intake"]
+        os.kill(killed, signal.SIGKILL)
+
+        deadline = time.monotonic() + STARTED_WITHIN
+        while "intake is back" not in stack.output:
+            assert stack.process.poll() is None, f"comitas-dev stopped instead of restarting:\n{stack.output}"
+            assert time.monotonic() < deadline, f"intake not restarted after {STARTED_WITHIN} s:\n{stack.output}"
+            time.sleep(0.1)
+        assert "intake exited with -9 (SIGKILL); restarting in 1 s (attempt 2)" in stack.output, stack.output
+        restarted = json.loads((var / devstack.PIDS_FILE).read_text())
+        assert restarted["intake"] != killed and restarted["identity"] == pids["identity"]
+        with httpx.Client(timeout=10) as http:
+            assert http.get(f"{intake}/healthz").status_code == 200
+            demo = json.loads((var / devstack.CREDENTIALS_FILE).read_text())["institutions"][0]
+            token = _token(http, identity, demo["client_id"], demo["client_secret"], "complaints:submit")
+            submitted = http.post(f"{intake}/v1/complaints", json=devstack.EXAMPLE_COMPLAINT,
+                                  headers={"Authorization": f"Bearer {token}"})
+            assert submitted.status_code == 201, submitted.text
+        for name in ("identity", "notifications", "nats"):
+            assert f"{name} exited" not in stack.output
+        assert stack.interrupt() == 0, stack.output
+    finally:
+        stack.kill()
+    assert stack.output.rstrip().endswith("Stopped."), stack.output
+
+
+def test_crashes_back_off_and_a_service_that_keeps_crashing_gives_up() -> None:
+    policy = devstack.CrashPolicy()
+    assert [policy.crashed(t) for t in (0.0, 2.0, 5.0, 10.0, 19.0)] == [1, 2, 4, 8, 16]
+    assert policy.crashed(36.0) is None  # the sixth crash within 60 s
+
+    spaced = devstack.CrashPolicy()
+    # A crash a minute after the last one starts the count afresh: an occasional crash is always restarted.
+    assert [spaced.crashed(t) for t in (0.0, 61.0, 122.0, 183.0, 244.0, 305.0, 366.0)] == [1] * 7
+    capped = devstack.CrashPolicy(max_crashes=20, max_delay=30)
+    assert [capped.crashed(float(t)) for t in range(7)][-2:] == [30, 30]
+
+
+def test_var_is_made_private_whatever_an_earlier_run_left(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    (var / "nats" / "jetstream").mkdir(parents=True)
+    for path, mode in ((var, 0o755), (var / "nats", 0o750), (var / "nats" / "jetstream", 0o777)):
+        path.chmod(mode)
+    (var / "intake.db").write_text("")
+    (var / "intake.db").chmod(0o644)
+    (var / "run.sh").write_text("")
+    (var / "run.sh").chmod(0o755)
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("")
+    outside.chmod(0o644)
+    (var / "link").symlink_to(outside)
+    layout = devstack.Layout.from_env(str(var), {})
+    assert len(devstack.secure_var(layout)) == 5
+    modes = {p.name: stat.S_IMODE(p.lstat().st_mode) for p in [var, *var.rglob("*")] if not p.is_symlink()}
+    assert modes == {"var": 0o700, "nats": 0o700, "jetstream": 0o700, "intake.db": 0o600, "run.sh": 0o700}
+    assert devstack.secure_var(layout) == []
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o644  # a symlink's target is not var's to change
+
+
+def test_nothing_in_the_library_or_the_services_imports_the_launcher() -> None:
+    """The launcher knows every service; the shared library and the services must know none of it."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    for path in [*(root / "shared").rglob("*.py"), *(root / "services").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] == "comitas_devstack" or n.endswith("devstack") for n in names), path
+    assert not (root / "shared" / "comitas_shared" / "devstack.py").exists()

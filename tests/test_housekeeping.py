@@ -32,14 +32,19 @@ async def test_prune_removes_only_what_is_past_its_retention(tmp_path):
                                         ("done-new", "done", recent)):
                 await session.execute(insert(tables.idempotency).values(
                     institution_id="i", operation="o", key=key, request_hash="h", state=state, created_at=created))
+            for key, expires in (("gone", now - timedelta(seconds=1)), ("live", now + timedelta(seconds=30))):
+                await session.execute(insert(tables.throttle).values(key=key, at=now - timedelta(seconds=30),
+                                                                     expires_at=expires))
         removed = await prune(database, tables, now=now)
-        assert removed == {"outbox": 1, "inbox": 1, "idempotency": 2}
+        assert removed == {"outbox": 1, "inbox": 1, "idempotency": 2, "throttle": 1}
         async with database.transaction() as session:
             left = (await session.execute(select(tables.outbox.c.event_id).order_by(tables.outbox.c.event_id))).scalars()
             assert list(left) == ["e1", "e2"]  # the unpublished one stays, however old
             assert (await session.execute(select(func.count()).select_from(tables.inbox))).scalar_one() == 1
             keys = (await session.execute(select(tables.idempotency.c.key))).scalars()
             assert list(keys) == ["done-new"]
+            hits = (await session.execute(select(tables.throttle.c.key))).scalars()
+            assert list(hits) == ["live"]
     finally:
         await database.dispose()
         drop_database(url)

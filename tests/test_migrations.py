@@ -4,13 +4,16 @@ a model changed without a migration fails here."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 
 from comitas_shared import migrations
 from comitas_shared.testing import drop_database, fresh_database_url
 
-SERVICES = ["comitas_identity", "comitas_intake", "comitas_notifications"]
+# Every service folder under services/ that has a package: a new service is checked without a list.
+SERVICES = sorted(f"comitas_{p.name}" for p in (Path(__file__).resolve().parent.parent / "services").iterdir()
+                  if (p / f"comitas_{p.name}" / "migrations").is_dir())
 
 
 def service_metadata(package: str):

@@ -1,12 +1,12 @@
 """Every bad token a resource server can meet is refused with 401 (and WWW-Authenticate), whatever
 service it is sent to. Tokens are forged with identity's real signing key where the point is a bad
-claim, and with another key where the point is the signature."""
+claim (a wrong audience, a lifetime too long, an issue time in the future …), and with another key where
+the point is the signature."""
 
 from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 
 import httpx
@@ -15,13 +15,15 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
+from comitas_shared.auth import MAX_TOKEN_LIFETIME_SECONDS, TokenValidator
+from comitas_shared.clock import real_timestamp
 from comitas_shared.db import Database
 from comitas_shared.testing import eventually
 
 
 async def identity_signing_key(stack) -> RSAKey:
     from comitas_identity.keys import crypto
-    from comitas_identity.models import SigningKey
+    from comitas_identity.keys.models import SigningKey
 
     database = Database(stack.identity_db_url)
     try:
@@ -34,7 +36,7 @@ async def identity_signing_key(stack) -> RSAKey:
 
 
 def claims_for(stack, credentials, **overrides) -> dict:
-    now = int(time.time())
+    now = int(real_timestamp())
     claims = {"iss": stack.issuer, "sub": credentials.client_id, "aud": "comitas", "exp": now + 300, "iat": now,
               "nbf": now, "jti": str(uuid.uuid4()), "client_id": credentials.client_id,
               "scope": "complaints:read", "institution_id": credentials.institution_id}
@@ -63,12 +65,13 @@ async def test_a_well_formed_forged_token_passes_so_the_others_fail_for_their_fl
 
 
 @pytest.mark.parametrize("flaw", ["expired", "wrong-issuer", "wrong-audience", "wrong-typ", "no-institution",
-                                  "alg-none", "tampered", "unknown-kid", "other-key-same-kid", "garbage"])
+                                  "alg-none", "tampered", "unknown-kid", "other-key-same-kid", "garbage",
+                                  "lives-too-long", "issued-in-the-future", "iat-not-a-number"])
 async def test_bad_tokens_are_401_with_www_authenticate(stack, flaw):
     institution = await stack.new_institution()
     key = await identity_signing_key(stack)
     stranger = RSAKey.generate_key(2048, parameters={"alg": "RS256"}, private=True)
-    now = int(time.time())
+    now = int(real_timestamp())
     token = {
         "expired": lambda: sign(key, claims_for(stack, institution, exp=now - 3600, iat=now - 4000, nbf=now - 4000)),
         "wrong-issuer": lambda: sign(key, claims_for(stack, institution, iss="https://evil.example")),
@@ -82,11 +85,52 @@ async def test_bad_tokens_are_401_with_www_authenticate(stack, flaw):
         "unknown-kid": lambda: sign(stranger, claims_for(stack, institution), kid="not-a-known-kid"),
         "other-key-same-kid": lambda: sign(stranger, claims_for(stack, institution), kid=key.kid),
         "garbage": lambda: "not.a.jwt",
+        # Within the expiry checks, yet a bearer credential for days: refused for its lifetime alone.
+        "lives-too-long": lambda: sign(key, claims_for(stack, institution, iat=now,
+                                                       exp=now + MAX_TOKEN_LIFETIME_SECONDS + 60)),
+        "issued-in-the-future": lambda: sign(key, claims_for(stack, institution, iat=now + 600, nbf=now,
+                                                             exp=now + 900)),
+        "iat-not-a-number": lambda: sign(key, claims_for(stack, institution, iat="yesterday")),
     }[flaw]()
     response = await status_with(stack, token)
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_lifetime_limit_is_the_resource_servers_to_set(stack):
+    """A resource server that accepts longer tokens says so; the same token then passes, so the refusal
+    above is the limit's doing and nothing else's."""
+    institution = await stack.new_institution()
+    key = await identity_signing_key(stack)
+    now = int(real_timestamp())
+    token = sign(key, claims_for(stack, institution, iat=now, exp=now + 2 * 3600))
+    async with httpx.AsyncClient() as http:
+        def validator(max_lifetime: int) -> TokenValidator:
+            return TokenValidator(issuer=stack.issuer, audience="comitas", http=http,
+                                  jwks_url=f"{stack.issuer}/.well-known/jwks.json", max_lifetime_seconds=max_lifetime)
+
+        principal = await validator(3 * 3600).validate(token)
+        assert principal.institution_id == institution.institution_id
+        with pytest.raises(Exception, match="lives longer"):
+            await validator(3600).validate(token)
+
+
+async def test_the_legacy_audience_is_accepted_only_where_allowed(stack):
+    institution = await stack.new_institution()
+    key = await identity_signing_key(stack)
+    legacy = sign(key, claims_for(stack, institution, aud="comitas"))
+    own = sign(key, claims_for(stack, institution, aud=["urn:comitas:intake", "urn:comitas:mla"]))
+    async with httpx.AsyncClient() as http:
+        def validator(accept_legacy: bool) -> TokenValidator:
+            return TokenValidator(issuer=stack.issuer, audience="urn:comitas:intake", http=http,
+                                  jwks_url=f"{stack.issuer}/.well-known/jwks.json",
+                                  accept_legacy_audience=accept_legacy)
+
+        assert (await validator(True).validate(legacy)).subject == institution.client_id
+        assert (await validator(False).validate(own)).subject == institution.client_id
+        with pytest.raises(Exception, match="audience"):
+            await validator(False).validate(legacy)
 
 
 def _tamper(token: str) -> str:

@@ -13,24 +13,28 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import text
+from sqlalchemy.pool import QueuePool
 from starlette.responses import JSONResponse
 
 from . import housekeeping
-from .auth import DenyList, TokenValidator
+from .auth import DenyList, TokenValidator, token_validator_for
+from .clock import Clock, real_now
 from .db import Database
+from .draining import Drain
 from .errors import BodySizeLimit, ServiceUnavailable, install_problem_handlers
 from .events.catalogue import TOKEN_REVOKED
-from .events.consumer import EventConsumer, follow_subject
+from .events.consumer import DurableConsumer, follow_subject
 from .events.envelope import CloudEvent
 from .events.nats import NatsHandle
 from .events.outbox import OutboxRelay, install_relay_wakeup
 from .idempotency import Idempotency
+from .openapi import install_openapi, problem_response
 from .platform_tables import PlatformTables
 from .settings import ServiceSettings
 from .telemetry import instrument_app, setup_tracing
@@ -51,7 +55,11 @@ class Platform:
     validator: TokenValidator
     idempotency: Idempotency
     http: httpx.AsyncClient
-    consumers: list[EventConsumer] = field(default_factory=list)
+    # Set from SIGTERM until the process stops: /readyz says so while requests are still served.
+    drain: Drain
+    # The business clock: what is due, overdue or expired. Tests replace it to pin "today".
+    clock: Clock = real_now
+    consumers: list[DurableConsumer[Any]] = field(default_factory=list)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @property
@@ -59,7 +67,7 @@ class Platform:
         return f"/comitas/{self.settings.service_name}"
 
 
-ConsumerFactory = Callable[[Platform], Sequence[EventConsumer]]
+ConsumerFactory = Callable[[Platform], Sequence[DurableConsumer[Any]]]
 StartupHook = Callable[[Platform, FastAPI], Awaitable[None]]
 
 
@@ -74,23 +82,26 @@ def create_service_app(
     on_startup: Sequence[StartupHook] = (),
     on_shutdown: Sequence[StartupHook] = (),
     version: str = "1.0.0",
+    clock: Clock = real_now,
+    larger_bodies: Sequence[tuple[str, str, int]] = (),
 ) -> FastAPI:
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size,
+                        max_overflow=settings.database_max_overflow)
     http = httpx.AsyncClient(timeout=10)
     deny_list = DenyList()
-    extra_issuers = {iss: f"{iss.rstrip('/')}/.well-known/jwks.json" for iss in settings.extra_issuers}
-    validator = TokenValidator(issuer=settings.issuer, audience=settings.audience,
-                               jwks_url=settings.resolved_jwks_url, extra_issuers=extra_issuers,
-                               http=http, deny_list=deny_list)
-    nats = NatsHandle(settings.nats_url, name=settings.service_name, stream_replicas=settings.nats_stream_replicas)
+    validator = token_validator_for(settings, http=http, deny_list=deny_list)
+    nats = NatsHandle(settings.nats_server_urls, name=settings.service_name, stream_replicas=settings.nats_stream_replicas,
+                      credentials=settings.nats_credentials)
     relay = OutboxRelay(database=database, tables=tables, js=lambda: nats.js,
                         poll_seconds=settings.outbox_poll_seconds)
     install_relay_wakeup(database, relay)
     platform = Platform(settings=settings, database=database, tables=tables, nats=nats, relay=relay,
-                        validator=validator, idempotency=Idempotency(database, tables), http=http)
+                        validator=validator, idempotency=Idempotency(database, tables, settings.master_key),
+                        http=http, drain=Drain(settings.drain_seconds), clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform.drain.take_over_signals()
         await nats.start(wait=2.0)
         relay.start()
         platform.consumers = list(consumers(platform)) if consumers else []
@@ -123,16 +134,15 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
                   docs_url="/docs", openapi_url="/openapi.json")
     app.state.settings = settings
-    # The one place a service reads the wall clock; tests may replace it to pin "today".
-    app.state.clock = lambda: datetime.now(UTC)
     app.state.platform = platform
     app.state.database = database
     app.state.token_validator = validator
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=larger_bodies)
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)
+    install_openapi(app, issuer=settings.issuer)
     instrument_app(app, database.engine)
     return app
 
@@ -147,17 +157,26 @@ async def _follow_revocations(platform: Platform) -> None:
 
 
 def current_time(request: Request) -> datetime:
-    return request.app.state.clock()
+    """The platform's business clock, read once per request."""
+    platform: Platform = request.app.state.platform
+    return platform.clock()
 
 
 Now = Annotated[datetime, Depends(current_time)]
 
 
 def get_platform(request: Request) -> Platform:
-    return request.app.state.platform
+    platform: Platform = request.app.state.platform
+    return platform
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def _every_connection_in_use(platform: Platform) -> bool:
+    pool = platform.database.engine.pool
+    limit = platform.settings.database_pool_size + platform.settings.database_max_overflow
+    return isinstance(pool, QueuePool) and pool.checkedout() >= limit
 
 
 def _health_router() -> APIRouter:
@@ -167,14 +186,27 @@ def _health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="The database and NATS are reachable")
+    @router.get("/readyz", summary="The database and NATS are reachable, and the process is not stopping",
+                responses={503: problem_response("A dependency is unreachable, or the replica is draining "
+                                                 "before it stops (`checks` says which)")})
     async def readyz(platform: PlatformDep) -> JSONResponse:
+        if platform.drain.draining:
+            # The balancer's cue to take this replica out; it still serves whatever reaches it meanwhile.
+            problem = ServiceUnavailable(
+                f"draining: this replica received SIGTERM and stops in {platform.drain.remaining:.0f} s",
+                checks={"process": "draining"})
+            return JSONResponse(problem.body(), status_code=503, media_type="application/problem+json")
         checks = {"database": "ok", "nats": "ok" if platform.nats.connected else "unreachable"}
-        try:
-            async with platform.database.transaction() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001
-            checks["database"] = "unreachable"
+        if _every_connection_in_use(platform):
+            # Busy, not unreachable: the probe would queue behind the requests for a connection and the
+            # gateway's check time out, taking out a replica that serves (the last one: 503 for everyone).
+            checks["database"] = "ok"
+        else:
+            try:
+                async with platform.database.transaction() as session:
+                    await session.execute(text("SELECT 1"))
+            except Exception:  # noqa: BLE001
+                checks["database"] = "unreachable"
         if any(v != "ok" for v in checks.values()):
             problem = ServiceUnavailable("a dependency is unreachable", checks=checks)
             return JSONResponse(problem.body(), status_code=503, media_type="application/problem+json")

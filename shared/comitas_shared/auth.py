@@ -1,8 +1,9 @@
 """Resource-server side of OAuth 2.0: validate RFC 9068 JWT access tokens and authorise by scope.
 
 Every service validates tokens itself against the issuer's JWKS (cached; refreshed when a token names a
-``kid`` the cache does not know), checks ``iss``, ``aud``, ``exp``, ``typ`` and the revocation deny-list,
-and hands endpoints a :class:`Principal`. Only this module produces an :data:`InstitutionId`, so a
+``kid`` the cache does not know), checks ``iss``, ``aud`` (its own resource identifier, RFC 8707),
+``exp``, ``iat`` (not in the future, and ``exp - iat`` within a maximum lifetime), ``typ`` and the
+revocation deny-list, and hands endpoints a :class:`Principal`. Only this module produces an :data:`InstitutionId`, so a
 repository function that takes one can trust it came from a validated token.
 """
 
@@ -14,19 +15,39 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, NewType
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowAuthorizationCode, OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from .clock import real_timestamp
 from .errors import InsufficientScope, Unauthorized
-from .scopes import parse_scope
+from .scopes import SCOPES, parse_scope
 
 InstitutionId = NewType("InstitutionId", str)
 
 ACCEPTED_ALGORITHMS = ["RS256", "PS256", "ES256"]
 ACCEPTED_TYPES = {"at+jwt", "application/at+jwt"}
 LEEWAY_SECONDS = 30
+# Access tokens live minutes (identity issues at most an hour): a longer-lived one is refused.
+MAX_TOKEN_LIFETIME_SECONDS = 3600
+# The audience of every token before resource indicators, still issued to requests that name no
+# resource where identity is configured so (docs/adr/0008-audience-per-service.md).
+LEGACY_AUDIENCE = "comitas"
+
+
+def service_audience(service_name: str) -> str:
+    """A service's resource identifier (RFC 8707), the ``aud`` of tokens meant for it."""
+    return f"urn:comitas:{service_name}"
+
+
+def legacy_audience_accepted(settings: Any) -> bool:
+    """Whether a resource server still accepts ``aud: comitas``: its ``accept_legacy_audience`` setting,
+    which when unset means yes outside production."""
+    value = getattr(settings, "accept_legacy_audience", None)
+    return getattr(settings, "environment", "production") != "production" if value is None else bool(value)
 
 
 @dataclass(frozen=True)
@@ -60,7 +81,7 @@ class DenyList:
         expires_at = self._entries.get(jti)
         if expires_at is None:
             return False
-        if expires_at < time.time() - LEEWAY_SECONDS:
+        if expires_at < real_timestamp() - LEEWAY_SECONDS:
             self._entries.pop(jti, None)
             return False
         return True
@@ -123,8 +144,12 @@ class TokenValidator:
         http: httpx.AsyncClient | None = None,
         deny_list: DenyList | None = None,
         min_refresh_seconds: float = 1.0,
+        accept_legacy_audience: bool = False,
+        max_lifetime_seconds: int = MAX_TOKEN_LIFETIME_SECONDS,
     ) -> None:
         self.audience = audience
+        self.max_lifetime_seconds = max_lifetime_seconds
+        self.accept_legacy_audience = accept_legacy_audience
         self.http = http or httpx.AsyncClient()
         self.deny_list = deny_list or DenyList()
         issuers = {issuer: jwks_url, **(extra_issuers or {})}
@@ -140,8 +165,7 @@ class TokenValidator:
         if header.get("alg") not in ACCEPTED_ALGORITHMS:
             raise Unauthorized("the token's algorithm is not accepted", headers=_www(error_description="alg"))
         issuer = unverified_claims.get("iss")
-        cache = self._caches.get(issuer) if isinstance(issuer, str) else None
-        if cache is None:
+        if not isinstance(issuer, str) or (cache := self._caches.get(issuer)) is None:
             raise Unauthorized("the token's issuer is not trusted", headers=_www(error_description="issuer"))
         try:
             key_set = await cache.key_set_for(header.get("kid"))
@@ -164,17 +188,29 @@ class TokenValidator:
             claims=dict(claims),
         )
 
+    @property
+    def accepted_audiences(self) -> frozenset[str]:
+        return frozenset({self.audience, LEGACY_AUDIENCE} if self.accept_legacy_audience else {self.audience})
+
     def _check_claims(self, claims: dict[str, Any], issuer: str) -> None:
-        now = time.time()
+        now = real_timestamp()
         for name in ("sub", "exp", "iat", "jti", "institution_id"):
             if name not in claims:
                 raise Unauthorized(f"the token lacks the {name} claim", headers=_www(error_description=name))
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
-        if self.audience not in audiences:
+        if not self.accepted_audiences.intersection(a for a in audiences if isinstance(a, str)):
             raise Unauthorized("the token is not meant for this audience", headers=_www(error_description="aud"))
-        if not isinstance(claims["exp"], (int, float)) or claims["exp"] < now - LEEWAY_SECONDS:
+        exp, iat = claims["exp"], claims["iat"]
+        if not isinstance(exp, (int, float)) or exp < now - LEEWAY_SECONDS:
             raise Unauthorized("the token has expired", headers=_www(error_description="expired"))
+        if not isinstance(iat, (int, float)) or iat > now + LEEWAY_SECONDS:
+            raise Unauthorized("the token claims to be issued in the future", headers=_www(error_description="iat"))
+        # A token that lives long is a bearer credential that outlives its revocation window and any
+        # rotation: refuse it, whoever signed it.
+        if exp - iat > self.max_lifetime_seconds:
+            raise Unauthorized("the token lives longer than this service accepts",
+                               headers=_www(error_description="lifetime"))
         if isinstance(claims.get("nbf"), (int, float)) and claims["nbf"] > now + LEEWAY_SECONDS:
             raise Unauthorized("the token is not valid yet", headers=_www(error_description="nbf"))
         if str(claims["jti"]) in self.deny_list:
@@ -182,6 +218,18 @@ class TokenValidator:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def token_validator_for(settings: Any, *, http: httpx.AsyncClient, deny_list: DenyList) -> TokenValidator:
+    """The validator a service builds from its settings. Reads the newer fields with defaults, so it
+    works with settings classes that predate them: ``resolved_audience`` (else ``audience``),
+    ``accept_legacy_audience`` and ``max_token_lifetime_seconds``."""
+    extra = {iss: f"{iss.rstrip('/')}/.well-known/jwks.json" for iss in settings.extra_issuers}
+    return TokenValidator(
+        issuer=settings.issuer, audience=getattr(settings, "resolved_audience", settings.audience),
+        jwks_url=settings.resolved_jwks_url, extra_issuers=extra, http=http, deny_list=deny_list,
+        accept_legacy_audience=legacy_audience_accepted(settings),
+        max_lifetime_seconds=getattr(settings, "max_token_lifetime_seconds", MAX_TOKEN_LIFETIME_SECONDS))
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -207,8 +255,27 @@ def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ValueError(str(exc)) from exc
 
 
-async def authenticate(request: Request) -> Principal:
-    authorization = request.headers.get("authorization", "")
+# The security scheme every protected operation names in OpenAPI, with the scopes it needs (FastAPI
+# collects them from ``Security(..., scopes=...)`` below). It only reads the Authorization header
+# (``auto_error=False``: the refusals stay ours, as problem+json). Its URLs are relative here and made
+# absolute, at the issuer, by comitas_shared.openapi (docs/adr/0016-openapi-that-tells-the-truth.md).
+OAUTH2_SCHEME = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=dict(SCOPES)),
+        authorizationCode=OAuthFlowAuthorizationCode(authorizationUrl="/oauth/authorize",
+                                                     tokenUrl="/oauth/token", scopes=dict(SCOPES)),
+    ),
+    scheme_name="oauth2",
+    description="RFC 9068 JWT access tokens from the Comitas identity service, sent as `Authorization: Bearer`. "
+                "Partner systems use the client credentials grant; liaison officers sign in through the "
+                "authorization code flow with PKCE. Name the service in the RFC 8707 `resource` parameter.",
+    auto_error=False,
+)
+
+
+async def authenticate(request: Request, authorization: Annotated[str | None, Depends(OAUTH2_SCHEME)]
+                       ) -> Principal:
+    authorization = authorization or ""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer access token is required", headers={"WWW-Authenticate": 'Bearer realm="comitas"'})
@@ -235,7 +302,8 @@ def require_scopes(*required: str) -> Any:
             )
         return principal
 
-    return Depends(dependency)
+    # Security rather than Depends: the same dependency, and OpenAPI lists the scopes on the operation.
+    return Security(dependency, scopes=list(required))
 
 
 def Scoped(*required: str) -> Any:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, TypeDecorator, event
+from sqlalchemy import CursorResult, DateTime, TypeDecorator, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session as SyncSession
 from sqlalchemy.orm import registry as sa_registry
@@ -49,7 +49,7 @@ def new_registry() -> sa_registry:
 
 
 def make_base(registry: sa_registry) -> type[SQLModel]:
-    class Base(SQLModel, registry=registry):  # type: ignore[call-arg]
+    class Base(SQLModel, registry=registry):
         pass
 
     return Base
@@ -69,18 +69,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
         # A session class of its own, so commit hooks (the relay's wake-up) see only this database.
         self.sync_session_class: type[SyncSession] = type("ServiceSession", (SyncSession,), {})
         self.sessionmaker = async_sessionmaker(
@@ -109,3 +109,9 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the exit code (commit) runs when the endpoint returns, before the response is sent.
 Session = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+def rows_affected(result: Any) -> int:
+    """How many rows an UPDATE or DELETE touched (``Session.execute`` is typed as returning a plain
+    ``Result``; for DML it is a ``CursorResult``, which has the count)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)

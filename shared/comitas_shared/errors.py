@@ -1,12 +1,16 @@
 """RFC 9457 problem details: every error leaves a service as ``application/problem+json``.
 
-Code raises :class:`Problem` (or a subclass); routers never build error responses by hand. Each
-problem has a stable ``type`` URI under ``https://comitas.dev/problems/``.
+Services raise :class:`Problem` (or a subclass); routers never build error responses by hand. Each
+problem has a stable ``type`` URI under ``https://comitas.dev/problems/``. Pure domain functions know
+nothing of HTTP: they raise a :class:`DomainError` (:class:`InvalidInput`, :class:`InvalidTransition`),
+which the handler installed here turns into the matching problem.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -85,6 +89,37 @@ class ServiceUnavailable(Problem):
     status, slug, title = 503, "unavailable", "Service unavailable"
 
 
+class DomainError(Exception):
+    """A decision the domain refuses, in the domain's words. ``problem`` is the HTTP kind it becomes."""
+
+    problem: type[Problem] = Unprocessable
+    slug: str = "unprocessable"
+    title: str = "Unprocessable request"
+
+    def __init__(self, detail: str, *, slug: str | None = None, title: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if slug is not None:
+            self.slug = slug
+        if title is not None:
+            self.title = title
+        self.extra = extra
+
+    def as_problem(self) -> Problem:
+        return self.problem(self.detail, slug=self.slug, title=self.title, **self.extra)
+
+
+class InvalidInput(DomainError):
+    """The facts given cannot be decided on (422)."""
+
+
+class InvalidTransition(DomainError):
+    """The action is not allowed from the record's current state (409)."""
+
+    problem = Conflict
+    slug, title = "invalid-transition", "Action not allowed in this state"
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     return JSONResponse(
         problem.body(instance=str(request.url.path) if request else None),
@@ -125,6 +160,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
 
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.as_problem(), request)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(validation_problem(exc), request)
@@ -143,19 +182,31 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 class BodySizeLimit:
     """Refuses bodies over ``max_bytes`` with 413 before the endpoint sees them, whether or not the
-    client sent a Content-Length (chunked bodies are counted as they stream in)."""
+    client sent a Content-Length (chunked bodies are counted as they stream in).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``larger`` names the few routes that take more (evidence uploads), as (method, path pattern, limit):
+    the store behind them enforces its own limit as it streams, so these stay a backstop."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 larger: Sequence[tuple[str, str, int]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = [(method.upper(), re.compile(pattern), limit) for method, pattern, limit in larger]
+
+    def _limit_for(self, scope: Scope) -> int:
+        for method, pattern, limit in self.larger:
+            if scope.get("method") == method and pattern.fullmatch(scope.get("path", "")):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         received = 0
         refused = False
@@ -169,9 +220,9 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     refused = True
-                    await self._refuse(send)
+                    await self._refuse(send, max_bytes)
                     return {"type": "http.disconnect"}
             return message
 
@@ -185,8 +236,8 @@ class BodySizeLimit:
             if not refused:
                 raise
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(Problem(f"the body is larger than {self.max_bytes} bytes", status=413,
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
+        body = json.dumps(Problem(f"the body is larger than {max_bytes} bytes", status=413,
                                   slug="payload-too-large", title="Payload too large").body()).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", PROBLEM_JSON.encode()),

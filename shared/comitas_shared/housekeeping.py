@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from .db import Database
+from . import randomness, throttle
+from .clock import real_now
+from .db import Database, rows_affected
 from .platform_tables import PlatformTables
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,13 @@ async def prune(database: Database, tables: PlatformTables, *, now: datetime,
         outbox, inbox, keys = tables.outbox, tables.inbox, tables.idempotency
         result = await session.execute(delete(outbox).where(
             outbox.c.published_at.is_not(None), outbox.c.published_at < now - retention.outbox))
-        removed["outbox"] = result.rowcount or 0
+        removed["outbox"] = rows_affected(result)
         result = await session.execute(delete(inbox).where(inbox.c.handled_at < now - retention.inbox))
-        removed["inbox"] = result.rowcount or 0
+        removed["inbox"] = rows_affected(result)
         # A key still "running" after a day belongs to a process that died: nothing will finish it.
         result = await session.execute(delete(keys).where(keys.c.created_at < now - retention.idempotency))
-        removed["idempotency"] = result.rowcount or 0
+        removed["idempotency"] = rows_affected(result)
+    removed["throttle"] = await throttle.purge_expired(database, tables.throttle, now=now)
     return removed
 
 
@@ -50,9 +52,9 @@ async def run_forever(database: Database, tables: PlatformTables, *, every: time
                       retention: Retention = Retention()) -> None:
     while True:
         # Jitter spreads the replicas' passes apart.
-        await asyncio.sleep(every.total_seconds() * random.uniform(0.5, 1.5))
+        await asyncio.sleep(every.total_seconds() * randomness.uniform(0.5, 1.5))
         try:
-            removed = await prune(database, tables, now=datetime.now(UTC), retention=retention)
+            removed = await prune(database, tables, now=real_now(), retention=retention)
             if any(removed.values()):
                 log.info("housekeeping: removed %s", removed)
         except asyncio.CancelledError:

@@ -26,6 +26,8 @@ def sync_url(url: str) -> str:
 
 def alembic_config(package: str, url: str) -> Config:
     module = importlib.import_module(package)
+    if module.__file__ is None:
+        raise ValueError(f"{package} is not a package on disk")
     directory = Path(module.__file__).parent / "migrations"
     config = Config()
     config.set_main_option("script_location", str(directory))

@@ -1,4 +1,4 @@
-"""Tables every service has beside its own: the outbox, the inbox and idempotency keys.
+"""Tables every service has beside its own: the outbox, the inbox, idempotency keys and throttle hits.
 
 They are defined by a function over the service's own MetaData, so each service's migrations create
 them and the models-vs-migrations check covers them.
@@ -28,6 +28,7 @@ class PlatformTables:
     outbox: Table
     inbox: Table
     idempotency: Table
+    throttle: Table
 
 
 def define_platform_tables(metadata: MetaData) -> PlatformTables:
@@ -67,4 +68,16 @@ def define_platform_tables(metadata: MetaData) -> PlatformTables:
         Column("created_at", UTCDateTime(), nullable=False),
         Column("locked_until", UTCDateTime(), nullable=True),
     )
-    return PlatformTables(outbox=outbox, inbox=inbox, idempotency=idempotency)
+    # One row per counted attempt (comitas_shared.throttle): a moving window is a count of rows, so every
+    # replica sees the same window. The key is a hash: no e-mail address or IP address is stored.
+    throttle = Table(
+        "throttle_hit",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("key", String(255), nullable=False),
+        Column("at", UTCDateTime(), nullable=False),
+        Column("expires_at", UTCDateTime(), nullable=False),
+        Index("ix_throttle_hit_key_at", "key", "at"),
+        Index("ix_throttle_hit_expires_at", "expires_at"),
+    )
+    return PlatformTables(outbox=outbox, inbox=inbox, idempotency=idempotency, throttle=throttle)

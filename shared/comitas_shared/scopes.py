@@ -11,6 +11,8 @@ SCOPES: dict[str, str] = {
     "complaints:read": "read the caller's complaints (victims' identities withheld)",
     "complaints:manage": "change, assess and close the caller's complaints, manage evidence and consent",
     "complaints:pii": "see victims' identifying data (with a stated purpose, written to the audit log)",
+    "complaints:consent_override": "disclose or share a victim's data that consent does not cover, stating a "
+                                   "reason (written to the audit log)",
     "referrals:read": "read referrals the caller sent or received",
     "referrals:write": "refer a case to another institution and write in its thread",
     "referrals:respond": "acknowledge, accept or refuse referrals received",
@@ -21,6 +23,9 @@ SCOPES: dict[str, str] = {
     "subscriptions:manage": "create, list and delete webhook subscriptions; read and redeliver deliveries",
     "events:subscribe": "connect to the institution's own NATS feed",
     "directory:read": "read the institutions directory",
+    "directory:manage": "keep the caller's own directory entry up to date (languages, mandate, referrals, periods, "
+                        "closures, contact) and read its contact",
+    "directory:contacts": "read every institution's notification contact (the platform's notification service only)",
     "admin": "administer the platform (institutions, clients, keys)",
 }
 

@@ -5,6 +5,7 @@ sockets, and a fresh database per service (SQLite file, or a new PostgreSQL data
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,20 @@ import uvicorn
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: each socket stays bound until all are chosen, so the kernel cannot
+    hand the same port out twice (consecutive ``free_port()`` calls can)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def nats_server_binary() -> str:
@@ -79,6 +94,16 @@ class NatsServer:
         self.process = None
 
 
+class _InProcessServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the test process keeps its own (pytest's Ctrl-C), several
+    servers share one process, and a service served here never drains (comitas_shared.draining finds no
+    uvicorn handler to take over), so ``stop`` is prompt."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class ServedApp:
     """An ASGI app served by uvicorn inside the running event loop, on a real port."""
 
@@ -93,10 +118,10 @@ class ServedApp:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> ServedApp:
+        # proxy_headers off: the services decide whose X-Forwarded-For to believe (trusted_proxies).
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+                                lifespan="on", access_log=False, proxy_headers=False)
+        self.server = _InProcessServer(config)
         self.task = asyncio.create_task(self.server.serve())
         deadline = time.monotonic() + 20
         while not self.server.started:

@@ -4,45 +4,54 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
+from comitas_shared import throttle
 from comitas_shared.app import Platform, create_service_app
+from comitas_shared.clock import Clock, real_now
 
 from .institutions.router import router as institutions_router
 from .keys import service as keys
 from .keys.router import router as keys_router
 from .keys.service import KeyRing
-from .models import tables
+from .models import load_all_models, tables
 from .oauth import service as oauth
 from .oauth.router import router as oauth_router
+from .oauth.throttles import build_throttles
 from .settings import IdentitySettings
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = """The Comitas institutions directory and OAuth 2.0 authorization server.
+DESCRIPTION = """The Comitas institutions directory, OAuth 2.0 authorization server and OpenID Provider.
 
 Partner institutions' systems get access tokens with the client credentials grant
-(`client_secret_basic`, `client_secret_post` or `private_key_jwt`); liaison officers sign in to the web
-client through the authorization-code flow with PKCE. Access tokens are RFC 9068 JWTs, verified by
-every service against `/.well-known/jwks.json`. Metadata: `/.well-known/oauth-authorization-server`.
+(`client_secret_basic`, `client_secret_post` or `private_key_jwt`), naming the services they call with
+RFC 8707 `resource` indicators; liaison officers sign in to the web client through the
+authorization-code flow with PKCE and OpenID Connect. Access tokens are RFC 9068 JWTs, verified by every
+service against `/.well-known/jwks.json`. Metadata: `/.well-known/oauth-authorization-server` and
+`/.well-known/openid-configuration`.
 """
 
 
-def create_app(settings: IdentitySettings | None = None) -> FastAPI:
+def create_app(settings: IdentitySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """``clock`` is the business clock (throttle windows, housekeeping); tests pin it. Token times
+    always follow the wall clock."""
     settings = settings or IdentitySettings()
+    clock = clock or real_now
+    load_all_models()
     keyring = KeyRing(settings.master_key.get_secret_value())
 
     async def prepare_keys(platform: Platform, app: FastAPI) -> None:
-        await keys.ensure_active_key(platform.database, master_key=settings.master_key.get_secret_value())
+        await keys.ensure_active_key(platform.database, master_key=settings.master_key.get_secret_value(),
+                                     now=clock())
         # Fail at start-up, not at the first token, when the master key does not open the active key.
         async with platform.database.transaction() as session:
             await keyring.signing_key(session)
 
     async def start_housekeeping(platform: Platform, app: FastAPI) -> None:
         platform.background.append(asyncio.create_task(
-            _housekeeping(platform, settings.housekeeping_interval_seconds), name="identity-housekeeping"))
+            _housekeeping(platform, settings.housekeeping_interval_seconds, clock), name="identity-housekeeping"))
 
     app = create_service_app(
         settings=settings,
@@ -52,17 +61,29 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         routers=[oauth_router, keys_router, institutions_router],
         on_startup=[prepare_keys, start_housekeeping],
     )
+    platform: Platform = app.state.platform
+    app.state.clock = clock
+    if hasattr(platform, "clock"):
+        platform.clock = clock
+    # identity is a resource server too (directory, userinfo), configured from its own settings.
+    validator = platform.validator
+    validator.audience = settings.audience
+    validator.accept_legacy_audience = settings.legacy_audience_accepted
+    validator.max_lifetime_seconds = settings.max_token_lifetime_seconds
     app.state.keyring = keyring
+    app.state.throttles = build_throttles(settings, platform.database, tables, clock)
     return app
 
 
-async def _housekeeping(platform: Platform, interval: float) -> None:
-    """Purges expired codes, assertion ids and revocations. Every replica may run it: deletes commute."""
+async def _housekeeping(platform: Platform, interval: float, clock: Clock) -> None:
+    """Purges expired codes, assertion ids, revocations and throttle hits. Every replica may run it:
+    deletes commute."""
     while True:
         await asyncio.sleep(interval)
         try:
             async with platform.database.transaction() as session:
-                await oauth.purge_expired(session, now=datetime.now(UTC))
+                await oauth.purge_expired(session, now=clock())
+            await throttle.purge_expired(platform.database, platform.tables.throttle, now=clock())
         except asyncio.CancelledError:
             raise
         except Exception:

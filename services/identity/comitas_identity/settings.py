@@ -5,10 +5,15 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from comitas_shared.auth import LEGACY_AUDIENCE, service_audience
 from comitas_shared.settings import ServiceSettings
+from comitas_shared.throttle import parse_limit, parse_networks
+
+# The services of the platform, each its own audience (RFC 8707; docs/adr/0008-audience-per-service.md).
+PLATFORM_SERVICES = ("identity", "intake", "referral", "mla", "notifications", "portal")
 
 
 class IdentitySettings(ServiceSettings):
@@ -20,10 +25,64 @@ class IdentitySettings(ServiceSettings):
     token_lifetime_seconds: int = Field(default=600, ge=60, le=3600)
     # RFC 6749 §4.1.2 recommends at most ten minutes.
     authorization_code_lifetime_seconds: int = Field(default=300, ge=30, le=600)
+    # Refresh tokens (web clients allowed the refresh_token grant only): each lives this long unused, and
+    # a family (one sign-in and its rotations) never past family_max after the sign-in; then the officer
+    # signs in again.
+    refresh_token_lifetime_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    refresh_token_family_max_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
     # A private_key_jwt client assertion may not claim to live longer than this (bounds the jti store).
     client_assertion_max_lifetime_seconds: int = Field(default=900, ge=60, le=3600)
-    # How often expired codes, assertion ids and revocations are purged.
+    # How often expired codes, assertion ids, revocations and throttle hits are purged.
     housekeeping_interval_seconds: float = Field(default=600.0, gt=0)
+
+    # identity is a resource server too (directory, userinfo): this is its own resource identifier.
+    audience: str = service_audience("identity")
+    # RFC 8707: the resource identifiers a token may be addressed to. A request naming another is
+    # invalid_target.
+    resources: list[str] = Field(default_factory=lambda: [service_audience(s) for s in PLATFORM_SERVICES])
+    # The audience of a token requested without any resource, as every token had before resource
+    # indicators. Issued when ``issue_legacy_audience`` is true; None means: outside production only.
+    legacy_audience: str = LEGACY_AUDIENCE
+    issue_legacy_audience: bool | None = None
+    # As a resource server: accept tokens whose aud is the legacy audience. None: outside production only.
+    accept_legacy_audience: bool | None = None
+    # As a resource server: refuse tokens that claim to live longer than this (exp - iat).
+    max_token_lifetime_seconds: int = Field(default=3600, ge=60, le=86400)
+
+    # Failed attempts allowed per window ("<n>/<period>" or "<n> per <k> <period>", the limits library's
+    # notation): per client and address at the token endpoint, per account and address at the sign-in.
+    token_failure_limit: str = "20/minute"
+    sign_in_failure_limit: str = "20/minute"
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; nobody else's is.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("token_failure_limit", "sign_in_failure_limit")
+    @classmethod
+    def _limit_parses(cls, value: str) -> str:
+        parse_limit(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
+
+    @model_validator(mode="after")
+    def _audience_is_a_resource(self) -> IdentitySettings:
+        if self.audience not in self.resources:
+            raise ValueError("audience: identity's own resource identifier must be among resources")
+        return self
+
+    @property
+    def legacy_audience_issued(self) -> bool:
+        return self.environment != "production" if self.issue_legacy_audience is None \
+            else self.issue_legacy_audience
+
+    @property
+    def legacy_audience_accepted(self) -> bool:
+        return self.environment != "production" if self.accept_legacy_audience is None \
+            else self.accept_legacy_audience
 
     @model_validator(mode="after")
     def _public_url_is_transport_safe(self) -> IdentitySettings:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from comitas_identity import admin
 from comitas_identity.settings import IdentitySettings
+from comitas_shared import randomness
 from comitas_shared.db import Database
 from comitas_shared.scopes import SCOPES
 from comitas_shared.testing import ServedApp
@@ -83,6 +87,35 @@ class Identity:
         )
         assert response.status_code == 200, response.text
         return response.json()
+
+
+def pkce() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge."""
+    verifier = randomness.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_of(page: httpx.Response) -> str | None:
+    found = CSRF_FIELD.search(page.text)
+    return found.group(1) if found else None
+
+
+async def post_sign_in(http: httpx.AsyncClient, base_url: str, params: dict[str, str] | list[tuple[str, str]],
+                  email: str, password: str, **headers: str) -> httpx.Response:
+    """As a browser does: the sign-in page first (its cookie lands in ``http``'s jar), then the form
+    with the page's CSRF token. A request refused before any form is shown is posted without one."""
+    page = await http.get(f"{base_url}/oauth/authorize", params=params, headers=headers)
+    items = list(params.items()) if isinstance(params, dict) else list(params)
+    token = csrf_token_of(page)
+    if token is not None:
+        items.append(("csrf_token", token))
+    body = urlencode([*items, ("email", email), ("password", password)])
+    return await http.post(f"{base_url}/oauth/authorize", content=body,
+                           headers={"Content-Type": "application/x-www-form-urlencoded", **headers})
 
 
 def unverified_claims(token: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from comitas_identity import admin
 from comitas_identity.demo import DEMO_INSTITUTIONS, seed_demo
-from comitas_identity.models import OAuthClient, UserAccount
+from comitas_identity.oauth.models import OAuthClient
+from comitas_identity.users.models import UserAccount
 
 
 async def test_secrets_are_generated_long_and_stored_hashed(identity: Identity) -> None:
@@ -141,20 +142,22 @@ async def test_seed_demo_is_idempotent_and_its_clients_work(identity: Identity) 
     assert (
         [e["client_id"] for e in first]
         == [e["client_id"] for e in second]
-        == [i[4] for i in DEMO_INSTITUTIONS]
+        == [i.client_id for i in DEMO_INSTITUTIONS]
     )
     assert {e["kind"] for e in first} == {
         "ombudsperson",
         "nhri",
         "regional_commission",
         "central_authority",
-        "ngo",
+        "legal_aid_ngo",
     }
+    assert {e["country"] for e in first if e["kind"] == "central_authority"} == {"FR", "BR"}
     assert all(e["client_secret"] for e in first)
     assert all(e["client_secret"] is None for e in second)
     officers = [e["liaison_officer"] for e in first if e["liaison_officer"]]
-    assert len(officers) == 1 and officers[0]["password"]
-    assert [e["liaison_officer"]["password"] for e in second if e["liaison_officer"]] == [None]
+    # Two institutions have an officer (the web client's journey follows a referral from both sides).
+    assert len(officers) == 2 and all(o["password"] for o in officers)
+    assert [e["liaison_officer"]["password"] for e in second if e["liaison_officer"]] == [None, None]
 
     for entry in first:
         client = Registered(

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from identity_testkit import Identity, Registered, unverified_claims
+from identity_testkit import Identity, Registered, post_sign_in, unverified_claims
 
 from comitas_identity import admin
 
@@ -76,9 +76,7 @@ def authorize_params(client: Registered, challenge: str, **extra: str) -> dict[s
 async def sign_in(
     identity: Identity, params: dict[str, str], email: str, password: str = PASSWORD
 ) -> httpx.Response:
-    return await identity.http.post(
-        f"{identity.url}/oauth/authorize", data={**params, "email": email, "password": password}
-    )
+    return await post_sign_in(identity.http, identity.url, params, email, password)
 
 
 def code_of(response: httpx.Response) -> str:

@@ -100,9 +100,10 @@ def test_cli_commands(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
 
     first = run(capsys, url, "key", "rotate")[1]["kid"]  # type: ignore[index]
     second = run(capsys, url, "key", "rotate")[1]["kid"]  # type: ignore[index]
-    code, _, err = run(capsys, url, "key", "retire", second)
+    # "--": a key id is an RFC 7638 thumbprint, base64url, and may begin with "-" (argparse: an option).
+    code, _, err = run(capsys, url, "key", "retire", "--", second)
     assert code == 2 and "active" in err
-    assert run(capsys, url, "key", "retire", first)[:2] == (0, {"retired": first})
+    assert run(capsys, url, "key", "retire", "--", first)[:2] == (0, {"retired": first})
 
     code, _, err = run(
         capsys,

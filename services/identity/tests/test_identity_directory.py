@@ -44,13 +44,29 @@ async def test_one_institution_and_an_unknown_one(identity: Identity) -> None:
     response = await identity.http.get(f"{identity.url}/v1/institutions/{institution_id}", headers=headers)
     assert response.status_code == 200
     body = response.json()
+    # Registered with name, kind and country only: the rest of the entry has its defaults, and another
+    # institution does not see the contact.
     assert body == {
         "id": institution_id,
         "name": "Défenseur des droits",
         "kind": "ombudsperson",
         "country": "FR",
+        "subdivision": None,
+        "time_zone": "Europe/Paris",
+        "languages": [],
+        "mandate": {"subject_areas": [], "investigates": [], "countries": ["FR"]},
+        "state_institution": False,
+        "accepts_referrals": False,
+        "referral_kinds": [],
+        "referral_purposes": [],
+        "acknowledgement_period": None,
+        "response_period": None,
+        "closures": [],
+        "contact": None,
         "active": True,
+        "version": 1,
         "created_at": body["created_at"],
+        "updated_at": body["created_at"],
     }
     assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
 

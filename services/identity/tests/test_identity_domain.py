@@ -46,10 +46,28 @@ def test_allowed_scope(requested: list[str] | None, granted: list[str], allowed:
 def test_grant_types_follow_the_kind_of_client() -> None:
     assert domain.grant_types_for("client_secret_basic", []) == ["client_credentials"]
     assert domain.grant_types_for("private_key_jwt", []) == ["client_credentials"]
+    # A confidential web client may refresh its officers' tokens; a public one never (ADR 0071).
     assert domain.grant_types_for("client_secret_basic", ["https://x.example.org/cb"]) == [
+        "authorization_code", "refresh_token"
+    ]
+    assert domain.grant_types_for("client_secret_basic", ["https://x.example.org/cb"], refresh_tokens=False) == [
         "authorization_code"
     ]
     assert domain.grant_types_for("none", ["https://x.example.org/cb"]) == ["authorization_code"]
+
+
+def test_a_refresh_narrows_the_scope_and_never_widens_it() -> None:
+    granted = "complaints:read directory:read openid"
+    officer = {"complaints:read", "directory:read"}
+    assert domain.refreshed_scope(requested=None, granted=granted, officer_scopes=officer) == granted
+    assert domain.refreshed_scope(requested=["directory:read"], granted=granted,
+                                  officer_scopes=officer) == "directory:read"
+    assert domain.refreshed_scope(requested=["mla:read"], granted=granted, officer_scopes=officer | {"mla:read"}) is None
+    # A scope the officer lost since signing in is not carried on.
+    assert domain.refreshed_scope(requested=None, granted=granted,
+                                  officer_scopes={"directory:read"}) == "directory:read openid"
+    assert domain.refresh_token_expiry(now=100, lifetime=50, family_expires_at=1000) == 150
+    assert domain.refresh_token_expiry(now=100, lifetime=5000, family_expires_at=1000) == 1000
 
 
 def test_client_jwks_keep_public_keys_only() -> None:

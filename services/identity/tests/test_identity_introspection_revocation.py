@@ -15,7 +15,8 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import func, select
 
 from comitas_identity.keys.service import KeyRing
-from comitas_identity.models import RevokedToken, tables
+from comitas_identity.models import tables
+from comitas_identity.oauth.models import RevokedToken
 from comitas_shared.testing import eventually
 
 

@@ -12,9 +12,10 @@ from joserfc.jwk import KeySet
 from sqlalchemy import func, select
 
 from comitas_identity import admin
+from comitas_identity.keys.models import SigningKey
 from comitas_identity.keys.service import ensure_active_key
-from comitas_identity.models import SigningKey
 from comitas_shared import migrations
+from comitas_shared.clock import real_now
 from comitas_shared.db import Database
 from comitas_shared.testing import drop_database, fresh_database_url
 
@@ -81,12 +82,12 @@ async def test_replicas_starting_together_make_exactly_one_active_key(tmp_path) 
     migrations.upgrade("comitas_identity", url)
     database = Database(url)
     try:
-        kids = await asyncio.gather(*(ensure_active_key(database, master_key="k" * 40) for _ in range(4)))
+        kids = await asyncio.gather(*(ensure_active_key(database, master_key="k" * 40, now=real_now()) for _ in range(4)))
         assert len(set(kids)) == 1
         async with database.transaction() as session:
             count = (await session.execute(select(func.count()).select_from(SigningKey))).scalar_one()
         assert count == 1
-        assert await ensure_active_key(database, master_key="k" * 40) == kids[0]
+        assert await ensure_active_key(database, master_key="k" * 40, now=real_now()) == kids[0]
     finally:
         await database.dispose()
         drop_database(url)

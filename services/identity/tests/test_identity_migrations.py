@@ -6,9 +6,11 @@ from pathlib import Path
 
 from identity_testkit import Identity
 
-from comitas_identity.models import metadata
+from comitas_identity.models import load_all_models, metadata
 from comitas_shared import migrations
 from comitas_shared.testing import drop_database, fresh_database_url
+
+load_all_models()
 
 
 async def test_models_and_migrations_agree(identity: Identity) -> None:

@@ -24,10 +24,10 @@ ECHR_CASE = {
 def pinned_today(stack):
     """The expected dates below are facts of law for a complaint assessed on 21 November 2026."""
     app = stack.intake.app
-    original = app.state.clock
-    app.state.clock = lambda: datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+    original = app.state.platform.clock
+    app.state.platform.clock = lambda: datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
     yield
-    app.state.clock = original
+    app.state.platform.clock = original
 
 
 async def create(api, body=ECHR_CASE) -> dict:
@@ -49,7 +49,8 @@ async def test_assessment_is_stored_and_shown_again_unchanged(stack):
         assessment = made.json()
         echr = finding(assessment, "echr")
         limit = next(t for t in echr["time_limits"] if t["last_day"])
-        assert limit["start_date"] == "2026-10-30" and limit["last_day"] == "2027-02-28"  # 4 months; a Sunday, not moved
+        # Counted from service (Worm v. Austria §33), four months: a Thursday.
+        assert limit["start_date"] == "2026-11-04" and limit["last_day"] == "2027-03-04"
         assert echr["citations"] and all(c["source"] and c["status"] for c in echr["citations"])
         assert assessment["rules_version"] and assessment["stale"] is False
 
@@ -117,10 +118,10 @@ async def test_deadline_events_reach_notifications_with_the_right_dates(stack):
             return next((d for d in items if d["deadline_key"] == key), None)
 
         deadline = await eventually(watched, timeout=10)
-    assert deadline["last_day"] == "2027-02-28"
+    assert deadline["last_day"] == "2027-03-04"
     assert deadline["time_zone"] == "Europe/Paris"
     # The end of 28 February 2027 in Strasbourg is 22:59:59 UTC (CET = UTC+1).
-    assert deadline["due_at"].startswith("2027-02-28T22:59:59")
+    assert deadline["due_at"].startswith("2027-03-04T22:59:59")
     assert deadline["mechanism"] == "echr"
 
 
@@ -143,7 +144,7 @@ async def test_new_rules_change_new_assessments_but_not_stored_ones(stack, tmp_p
 
     settings = stack.intake.app.state.settings.model_copy(update={"rules_dir": str(rules)})
     newer_app = create_app(settings)
-    newer_app.state.clock = stack.intake.app.state.clock
+    newer_app.state.platform.clock = stack.intake.app.state.platform.clock
     newer = await ServedApp(newer_app).start()
     try:
         token = await stack.token(owner)

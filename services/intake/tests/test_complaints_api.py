@@ -48,7 +48,10 @@ async def test_submit_read_and_list_own_complaints(stack):
 
         read = await api.get(f"/v1/complaints/{body['id']}")
         assert read.status_code == 200
-        assert read.json()["summary"] == COMPLAINT["summary"]
+        assert read.json()["summary"] is None and read.json()["protected"] == "withheld"
+        read = await api.get(f"/v1/complaints/{body['id']}", headers={"Comitas-Purpose": "case review"})
+        assert read.json()["summary"] == COMPLAINT["summary"] and read.json()["protected"] == "shown"
+        assert read.json()["status"] == "received" and body["summary"] is None
 
         listed = await api.get("/v1/complaints")
         assert [c["id"] for c in listed.json()["items"]] == [body["id"]]
@@ -128,6 +131,8 @@ BAD_BODIES = [
     pytest.param(b'{"summary": "x", "victim_passport": "123"}', "/victim_passport", id="unknown-field"),
     pytest.param(b'{"summary": "x", "domestic_remedies": [{"description": "a", "final_decision_date": "31/01/2022"}]}',
                  "/domestic_remedies/0/final_decision_date", id="nested-bad-date"),
+    pytest.param(b'{"summary": "x", "other_procedures": [{"mechanism": "zz_", "status": "pending"}]}',
+                 "/other_procedures/0/mechanism", id="unknown-procedure"),
 ]
 
 
@@ -143,6 +148,36 @@ async def test_bad_input_is_problem_json_with_pointer_and_writes_nothing(stack, 
     assert pointer in [e.get("pointer") for e in problem["errors"]]
     assert await count_rows(stack, "complaint", institution_id=owner.institution_id) == 0
     assert await count_rows(stack, "outbox", institution_id=owner.institution_id) == 0
+
+
+@pytest.mark.parametrize("field", ["summary", "respondent_states", "rights_invoked", "domestic_remedies",
+                                   "other_procedures", "urgency", "filer", "events_continuing", "victims", "actors",
+                                   "incidents", "rights", "relief", "disclosure", "languages",
+                                   "no_other_procedures"])
+async def test_patching_a_required_fact_to_null_is_refused_and_changes_nothing(stack, field):
+    """An explicit null where a complaint always has a value is a 422 with its pointer (it was a 500)."""
+    owner = await stack.new_institution()
+    async with await stack.client_for("intake", owner) as api:
+        created = (await api.post("/v1/complaints", json={"summary": "Held for nine days.",
+                                                          "respondent_states": ["FR"]})).json()
+        before = (await api.get(f"/v1/complaints/{created['id']}")).json()
+        response = await api.patch(f"/v1/complaints/{created['id']}", json={field: None})
+        assert response.status_code == 422, response.text
+        assert f"/{field}" in [e.get("pointer") for e in response.json()["errors"]]
+        assert (await api.get(f"/v1/complaints/{created['id']}")).json() == before
+
+
+async def test_dates_may_be_cleared_and_known_procedures_are_accepted(stack):
+    owner = await stack.new_institution()
+    async with await stack.client_for("intake", owner) as api:
+        created = (await api.post("/v1/complaints", json={
+            "summary": "Held for nine days.", "respondent_states": ["FR"], "events_date": "2026-01-05",
+            "other_procedures": [{"mechanism": "wgeid", "status": "pending"}]})).json()
+        assert created["other_procedures"][0]["mechanism"] == "wgeid"
+        cleared = await api.patch(f"/v1/complaints/{created['id']}", json={"events_date": None})
+        assert cleared.status_code == 200 and cleared.json()["events_date"] is None
+        assessed = await api.post(f"/v1/complaints/{created['id']}/assessments")
+        assert assessed.status_code == 201, assessed.text
 
 
 async def test_oversize_body_is_413_and_writes_nothing(stack):

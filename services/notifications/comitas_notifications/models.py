@@ -13,7 +13,10 @@ tables = define_platform_tables(metadata)
 
 def load_all_models() -> None:
     """Import every module that declares tables, so the metadata is complete (migrations, checks)."""
+    from .calendar_feed import models as _calendar_feed  # noqa: F401
     from .deadlines import models as _deadlines  # noqa: F401
     from .deliveries import models as _deliveries  # noqa: F401
+    from .digests import models as _digests  # noqa: F401
+    from .directory import models as _directory  # noqa: F401
     from .inbox import models as _inbox  # noqa: F401
     from .subscriptions import models as _subscriptions  # noqa: F401

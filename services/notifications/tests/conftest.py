@@ -5,6 +5,7 @@ notifications would share durable consumer names on the shared NATS)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -143,12 +144,17 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self.plan: list[int] = []
         self.status = 204
+        # Seconds each answer is held back: a slow receiver.
+        self.delay = 0.0
         self.served = ServedApp(Starlette(routes=[Route("/hook", self._hook, methods=["POST"])]), port=port)
 
     async def _hook(self, request: Request) -> Response:
         status = self.plan.pop(0) if self.plan else self.status
+        # Recorded on arrival: a sender that gives up while the answer is held back has still delivered.
         self.requests.append({"headers": dict(request.headers), "body": await request.body(), "status": status,
                               "at": datetime.now(UTC)})
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return Response(status_code=status)
 
     @property
@@ -194,7 +200,7 @@ async def institution(env: Env) -> AsyncIterator[Institution]:
 async def paused_worker(env: Env) -> AsyncIterator[Any]:
     """The delivery worker stopped, so deliveries stay pending for as long as the test needs; the test
     may start it again itself. Always running again afterwards."""
-    worker = env.app.state.notifications.worker
+    worker = env.app.state.worker
     await worker.stop()
     yield worker
     if not worker.running:

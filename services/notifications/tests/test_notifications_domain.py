@@ -1,5 +1,5 @@
-"""The pure parts, with no I/O: matching, backoff, the delivery and deadline state machines, reminders,
-signatures, secrets, and which addresses a webhook may reach."""
+"""The pure parts, with no I/O: matching, backoff, the delivery state machine, signatures, secrets, and
+which addresses a webhook may reach. Deadlines' pure parts: test_notifications_deadlines_domain.py."""
 
 from __future__ import annotations
 
@@ -11,15 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from comitas_notifications.deadlines.domain import (
-    DeadlineFacts,
-    DeadlineState,
-    on_requested,
-    on_withdrawn,
-    reminder_applies,
-    reminder_plan,
-    reminder_title,
-)
 from comitas_notifications.deliveries.domain import (
     DeliveryState,
     after_attempt,
@@ -29,14 +20,14 @@ from comitas_notifications.deliveries.domain import (
     retry_delay,
 )
 from comitas_notifications.deliveries.signing import sign, webhook_headers
-from comitas_notifications.subscriptions.domain import matches, normalise_event_types
-from comitas_notifications.subscriptions.secrets import (
+from comitas_notifications.signing_secrets import (
     SecretBox,
     binding_for,
     new_signing_secret,
     signing_key,
 )
-from comitas_notifications.subscriptions.targets import TargetNotAllowed, address_is_public, check_target
+from comitas_notifications.subscriptions.domain import matches, normalise_event_types
+from comitas_notifications.webhook_targets import TargetNotAllowed, address_is_public, check_target
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 EXTERNAL = ["comitas.complaint.submitted", "comitas.complaint.assessed", "comitas.deadline.requested"]
@@ -183,66 +174,3 @@ async def test_targets_that_are_refused(url):
 async def test_private_targets_are_allowed_in_development_and_not_pinned():
     target = await check_target("http://127.0.0.1:9000/hook", allow_private=True)
     assert target.address is None and str(target.request_url()) == "http://127.0.0.1:9000/hook"
-
-
-# --- deadlines -----------------------------------------------------------------------------------
-
-def facts(due_at: datetime, title: str = "File with the ECtHR") -> DeadlineFacts:
-    return DeadlineFacts(kind="filing", title=title, case_ref="C-1", case_kind="complaint", mechanism="ecthr",
-                         last_day=due_at.date(), time_zone="Europe/Strasbourg", due_at=due_at,
-                         calendar="calendar days", hard=True, rule={"provision": "Art 35(1)"})
-
-
-def test_a_new_deadline_is_open_at_revision_one():
-    status = on_requested(None, facts(NOW + timedelta(days=40)), event_at=NOW)
-    assert status is not None and status.state is DeadlineState.OPEN and status.revision == 1
-
-
-def test_a_moved_deadline_gets_a_new_revision_and_a_retitled_one_does_not():
-    first = on_requested(None, facts(NOW + timedelta(days=40)), event_at=NOW)
-    retitled = on_requested(first, facts(NOW + timedelta(days=40), "Renamed"), event_at=NOW + timedelta(seconds=1))
-    assert retitled.revision == 1 and retitled.facts.title == "Renamed"
-    moved = on_requested(retitled, facts(NOW + timedelta(days=50)), event_at=NOW + timedelta(seconds=2))
-    assert moved.revision == 2
-
-
-def test_an_older_event_than_the_last_applied_changes_nothing():
-    current = on_requested(None, facts(NOW + timedelta(days=40)), event_at=NOW)
-    assert on_requested(current, facts(NOW + timedelta(days=1)), event_at=NOW - timedelta(seconds=1)) is None
-    assert on_withdrawn(current, "met", event_at=NOW - timedelta(seconds=1)) is None
-
-
-def test_withdrawal_closes_and_a_later_request_reopens():
-    current = on_requested(None, facts(NOW + timedelta(days=40)), event_at=NOW)
-    met = on_withdrawn(current, "met", event_at=NOW + timedelta(seconds=1))
-    assert met.state is DeadlineState.MET and met.revision == 2
-    superseded = on_withdrawn(current, "superseded", event_at=NOW + timedelta(seconds=1))
-    assert superseded.state is DeadlineState.WITHDRAWN
-    again = on_withdrawn(met, "withdrawn", event_at=NOW + timedelta(seconds=2))
-    assert again.revision == 2  # already closed: no timers to change
-    reopened = on_requested(met, facts(NOW + timedelta(days=40)), event_at=NOW + timedelta(seconds=3))
-    assert reopened.state is DeadlineState.OPEN and reopened.revision == 3
-    assert on_withdrawn(None, "met", event_at=NOW) is None
-
-
-def test_reminders_ahead_are_planned_and_past_ones_skipped():
-    due = NOW + timedelta(days=10)
-    plan = reminder_plan(due, now=NOW, days_before=(30, 7, 1))
-    assert [(r.name, r.fire_at) for r in plan] == [("d7", due - timedelta(days=7)), ("d1", due - timedelta(days=1)),
-                                                   ("due", due)]
-    assert reminder_plan(NOW - timedelta(seconds=1), now=NOW, days_before=(30, 7, 1)) == []
-
-
-def test_a_fired_reminder_applies_only_to_an_open_unmoved_deadline():
-    due = NOW + timedelta(days=1)
-    assert reminder_applies("open", due, reminder_due_at=due)
-    assert not reminder_applies("open", due + timedelta(days=1), reminder_due_at=due)
-    assert not reminder_applies("withdrawn", due, reminder_due_at=due)
-    assert not reminder_applies("met", due, reminder_due_at=due)
-
-
-def test_reminder_titles():
-    assert reminder_title("File", "due") == "Deadline reached: File"
-    assert reminder_title("File", "d1") == "Deadline in 1 day: File"
-    assert reminder_title("File", "d30") == "Deadline in 30 days: File"
-

@@ -47,7 +47,7 @@ async def test_an_assessed_filing_limit_is_watched_with_durable_timers(stack):
 
         async def due_timer():
             try:
-                return await js.get_last_msg(SCHEDULES_STREAM, schedule_subject(deadline_token(owner.institution_id, key), "due"))
+                return await js.get_last_msg(SCHEDULES_STREAM, schedule_subject(deadline_token(owner.institution_id, key), "overdue"))
             except nats.js.errors.NotFoundError:
                 return None
 

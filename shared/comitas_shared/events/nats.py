@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import nats
@@ -18,6 +19,9 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.errors import NotFoundError
 
 log = logging.getLogger(__name__)
+
+# Longer than nats-py's own drain_timeout (30 s) plus its flush (10 s), shorter than a pod's grace period.
+CLOSE_SECONDS = 45.0
 
 EVENTS_STREAM = "EVENTS"
 EVENTS_SUBJECTS = ["events.>"]
@@ -40,7 +44,7 @@ def events_stream_config(replicas: int = 1) -> StreamConfig:
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     """Create the stream, or bring an existing one to this configuration (idempotent, any replica)."""
     try:
-        await js.stream_info(config.name)
+        await js.stream_info(config.name or "")
     except NotFoundError:
         try:
             await js.add_stream(config)
@@ -51,18 +55,26 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
 
 
 class NatsHandle:
-    """One NATS connection for a service, reconnecting forever."""
+    """One NATS connection for a service, reconnecting forever, to any of the cluster's nodes."""
 
-    def __init__(self, url: str, *, name: str, stream_replicas: int = 1) -> None:
-        self.url = url
+    def __init__(self, url: str | Sequence[str], *, name: str, stream_replicas: int = 1,
+                 credentials: str | None = None) -> None:
+        # Every node given: the first connection needs one that answers, whichever it is (the nodes a
+        # connected client learns from the server only help it afterwards).
+        self.servers = [url] if isinstance(url, str) else list(url)
+        if not self.servers:
+            raise ValueError("NATS: no server to connect to")
+        self.url = ",".join(self.servers)
+        # A .creds file when NATS runs in operator mode (ADR 0033); None connects without credentials.
+        self.credentials = credentials
         self.name = name
         self.stream_replicas = stream_replicas
         self._client: Client | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._on_ready: list = []
+        self._on_ready: list[Callable[[JetStreamContext], Awaitable[None]]] = []
 
-    def on_ready(self, callback) -> None:
+    def on_ready(self, callback: Callable[[JetStreamContext], Awaitable[None]]) -> None:
         self._on_ready.append(callback)
 
     @property
@@ -92,7 +104,7 @@ class NatsHandle:
         while self._client is None:
             try:
                 client = await nats.connect(
-                    self.url,
+                    self.servers,
                     name=self.name,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
@@ -101,6 +113,7 @@ class NatsHandle:
                     error_cb=self._error,
                     disconnected_cb=self._disconnected,
                     reconnected_cb=self._reconnected,
+                    **({"user_credentials": self.credentials} if self.credentials else {}),
                 )
             except Exception as exc:  # noqa: BLE001 - keep trying whatever the reason
                 log.warning("nats: cannot connect to %s (%s); retrying", self.url, exc)
@@ -135,6 +148,15 @@ class NatsHandle:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._client is not None:
-            with contextlib.suppress(Exception):
-                await self._client.drain()
-            self._client = None
+            client, self._client = self._client, None
+            # nats-py's drain refuses a reconnecting client (which then reconnects forever) and, past its own
+            # drain_timeout, can still wait without limit on a socket whose peer is gone (flush, then the
+            # transport's drain and wait_closed): a replica must stop even so, so the drain gets a bounded
+            # wait of its own and is abandoned after it.
+            draining = asyncio.create_task(client.drain(), name=f"nats-drain-{self.name}")
+            done, _ = await asyncio.wait({draining}, timeout=CLOSE_SECONDS)
+            if not done or draining.cancelled() or draining.exception() is not None:
+                draining.cancel()
+                log.warning("nats: connection not drained within %s s; closed without it", CLOSE_SECONDS)
+                closing = asyncio.create_task(client.close(), name=f"nats-close-{self.name}")
+                await asyncio.wait({closing}, timeout=CLOSE_SECONDS / 4)

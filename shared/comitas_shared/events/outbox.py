@@ -2,9 +2,10 @@
 
 A service never publishes: it calls :func:`add_event` inside the request's transaction, so the
 business row and the event commit together or not at all. :class:`OutboxRelay` publishes committed
-rows in order with ``Nats-Msg-Id`` = the event id, so a publish retried after a crash (published but
-not yet marked) is dropped by JetStream's duplicate window. Several replicas may run the relay: on
-PostgreSQL each claims its batch with ``FOR UPDATE SKIP LOCKED``.
+rows in ``seq`` order with ``Nats-Msg-Id`` = the event id, so a publish retried after a crash (published
+but not yet marked) is dropped by JetStream's duplicate window. It sends a claimed batch pipelined and
+awaits the acknowledgements together (ADR 0003, revised 2026-12-01). Several replicas may run the relay:
+on PostgreSQL each claims its batch with ``FOR UPDATE SKIP LOCKED``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from nats.js import JetStreamContext
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..clock import real_now
 from ..db import Database
 from ..platform_tables import PlatformTables
 from ..tasks import cancel_and_wait
 from ..telemetry import SpanKind, current_traceparent, inject, span_from_headers
+from .consumer import give_way
 from .envelope import CloudEvent
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,22 @@ async def add_event(session: AsyncSession, tables: PlatformTables, event: CloudE
     return event
 
 
+async def add_events(session: AsyncSession, tables: PlatformTables, events: Sequence[CloudEvent]) -> list[CloudEvent]:
+    """Stage several events in the current transaction with one statement (a batch consumer writing an
+    event per message). Captures the current trace context, like :func:`add_event`."""
+    if not events:
+        return []
+    traceparent = current_traceparent()
+    staged = [event if event.traceparent is not None or not traceparent
+              else event.model_copy(update={"traceparent": traceparent}) for event in events]
+    await session.execute(insert(tables.outbox), [
+        {"event_id": event.id, "event_type": event.type, "subject": event.nats_subject,
+         "institution_id": event.institutionid, "occurred_at": event.time, "envelope": event.to_record(),
+         "attempts": 0} for event in staged])
+    session.info[PENDING_KEY] = True
+    return staged
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -61,6 +80,7 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         batch_size: int = 100,
         publish_timeout: float = 2.0,
+        coalesce_seconds: float = 0.005,
     ) -> None:
         self.database = database
         self.tables = tables
@@ -68,9 +88,18 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self.publish_timeout = publish_timeout
+        # After a wake-up, how long the relay lets other commits land before its pass: concurrent
+        # requests then leave in one pass (one claim, one UPDATE) rather than a pass each.
+        self.coalesce_seconds = coalesce_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._context: JetStreamContext | None = None
+        # Set by a service whose consumers must not wait behind the relay during a burst (notifications'
+        # reminders): before each pass, while it returns True, the relay waits (up to
+        # ``give_way_seconds`` at a time). Events then leave later; none is lost.
+        self.give_way_to: Callable[[], bool] | None = None
+        self.give_way_seconds = 10.0
 
     def wake(self) -> None:
         """Called after a commit that staged events, so they go out now rather than at the next poll."""
@@ -93,6 +122,7 @@ class OutboxRelay:
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                await give_way(self.give_way_to, self.give_way_seconds)
                 published = await self.publish_pending()
             except Exception:
                 log.exception("outbox relay: pass failed")
@@ -101,19 +131,24 @@ class OutboxRelay:
                 self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                if self._wake.is_set() and not self._stopping and self.coalesce_seconds > 0:
+                    await asyncio.sleep(self.coalesce_seconds)
 
     async def publish_pending(self) -> int:
-        """One pass: publish up to ``batch_size`` committed events in order; returns how many went out.
+        """One pass: publish up to ``batch_size`` committed events; returns how many JetStream stored.
 
-        Stops at the first failure so that events of one service leave in the order they were written.
+        The claimed batch is handed to NATS in ``seq`` order without waiting (``publish_async``), then
+        the acknowledgements are awaited together, and every event JetStream acknowledged is marked
+        published. An event that fails (no acknowledgement within ``publish_timeout``, an error) stays
+        unpublished with its error, and so does every later one not acknowledged; the next pass sends
+        them again, first the failed one, and JetStream's duplicate window drops any copy it already
+        stored. Events of one service therefore enter the stream in order unless a publish fails in
+        the middle of a batch, when later events may be stored before the failed one's retry (ADR 0003).
         """
-        try:
-            js = self._js()
-        except ConnectionError:
+        js = self._jetstream()
+        if js is None:
             return 0
         outbox = self.tables.outbox
-        published: list[int] = []
-        failed: tuple[int, str] | None = None
         async with self.database.transaction() as session:
             query = (
                 select(outbox.c.seq, outbox.c.envelope)
@@ -124,30 +159,82 @@ class OutboxRelay:
             if not self.database.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
+            if not rows:
+                return 0
             # Publish first, write after: on SQLite the write lock is then held for one UPDATE, not
             # for a round of NATS acknowledgements (requests would queue behind it).
-            for seq, envelope in rows:
-                event = CloudEvent.from_record(envelope)
-                try:
-                    await self._publish(js, event)
-                except Exception as exc:  # noqa: BLE001
-                    log.info("outbox relay: publish of %s failed (%s); will retry", event.id, exc)
-                    failed = (seq, str(exc)[:500])
-                    break
-                published.append(seq)
-            if published:
+            acknowledged, failed = await self._publish_batch(js, rows)
+            if acknowledged:
                 await session.execute(
-                    update(outbox).where(outbox.c.seq.in_(published))
-                    .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1, last_error=None)
+                    update(outbox).where(outbox.c.seq.in_(acknowledged))
+                    .values(published_at=real_now(), attempts=outbox.c.attempts + 1, last_error=None)
                 )
             if failed is not None:
                 await session.execute(
                     update(outbox).where(outbox.c.seq == failed[0])
                     .values(attempts=outbox.c.attempts + 1, last_error=failed[1])
                 )
-        return len(published)
+        return len(acknowledged)
 
-    async def _publish(self, js: JetStreamContext, event: CloudEvent) -> None:
+    async def _publish_batch(self, js: JetStreamContext,
+                             rows: Sequence[Any]) -> tuple[list[int], tuple[int, str] | None]:
+        """Sends ``rows`` (seq, envelope) pipelined and awaits their acknowledgements. Returns the seqs
+        JetStream acknowledged and the first failure (its seq and error), if any."""
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
+        refused: tuple[int, str] | None = None
+        for seq, envelope in rows:
+            event = CloudEvent.from_record(envelope)
+            try:
+                sent.append((seq, await self._publish(js, event)))
+            except Exception as exc:  # noqa: BLE001 - refused before it left: nothing after it is sent
+                refused = (seq, _describe(exc))
+                if not isinstance(exc, EventTooLarge):
+                    # publish_async raised after registering its acknowledgement, which then never
+                    # frees its slot in this context: the next pass builds a new one.
+                    self._context = None
+                break
+        if sent:
+            _, waiting = await asyncio.wait([future for _, future in sent], timeout=self.publish_timeout)
+            for future in waiting:
+                future.cancel()  # frees its slot in the client's pending acknowledgements
+        acknowledged: list[int] = []
+        failures: list[tuple[int, str]] = []
+        for seq, future in sent:
+            if future.cancelled():
+                failures.append((seq, f"no acknowledgement within {self.publish_timeout} s"))
+            elif (error := future.exception()) is not None:
+                failures.append((seq, _describe(error)))
+            else:
+                acknowledged.append(seq)
+        if refused is not None:
+            failures.append(refused)
+        failed = failures[0] if failures else None
+        if failed is not None:
+            log.info("outbox relay: %d of %d events not published (first: seq %d, %s); will retry",
+                     len(rows) - len(acknowledged), len(rows), failed[0], failed[1])
+        return acknowledged, failed
+
+    def _jetstream(self) -> JetStreamContext | None:
+        """The JetStream context of the current connection, or None while NATS is away.
+
+        The context is kept across passes: ``publish_async`` subscribes a reply inbox per context, so a
+        new context a pass would leave a subscription behind each time. A pass while disconnected
+        would only fill the client's reconnect buffer with messages no one acknowledges.
+        """
+        try:
+            current = self._js()
+        except ConnectionError:
+            return None
+        # nats-py keeps the connection in ``_nc`` and exposes no accessor for it.
+        client = current._nc
+        if not client.is_connected:
+            return None
+        if self._context is None or self._context._nc is not client:
+            self._context = current
+        return self._context
+
+    async def _publish(self, js: JetStreamContext, event: CloudEvent) -> asyncio.Future[Any]:
+        """Hands ``event`` to NATS and returns the future of JetStream's acknowledgement."""
         parent = {"traceparent": event.traceparent} if event.traceparent else {}
         with span_from_headers(f"{event.nats_subject} publish", parent, kind=SpanKind.PRODUCER,
                                attributes={"messaging.system": "nats", "messaging.destination.name":
@@ -156,15 +243,28 @@ class OutboxRelay:
             # The publish span becomes the parent of whoever consumes the message.
             headers.pop("traceparent", None)
             inject(headers)
-            await js.publish(event.nats_subject, event.nats_body(), headers=headers,
-                             timeout=self.publish_timeout)
+            body = event.nats_body()
+            limit = js._nc.max_payload
+            if limit and len(body) + sum(len(k) + len(v) + 4 for k, v in headers.items()) > limit:
+                # Checked here because publish_async, refusing it, would keep its acknowledgement slot.
+                raise EventTooLarge(f"{len(body)} bytes and headers exceed NATS's max_payload of {limit}")
+            # No wait_stall: with one, every publish becomes a task of its own.
+            return await js.publish_async(event.nats_subject, body, headers=headers)
+
+
+class EventTooLarge(ValueError):
+    """An event larger than the server accepts: it stays in the outbox, with this error, until fixed."""
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 def install_relay_wakeup(database: Database, relay: OutboxRelay) -> None:
     """Wake the relay after any commit that staged outbox rows."""
     from sqlalchemy import event as sa_event
 
-    def after_commit(session) -> None:
+    def after_commit(session: Any) -> None:
         if session.info.pop(PENDING_KEY, False):
             relay.wake()
 

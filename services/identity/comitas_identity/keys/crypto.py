@@ -5,13 +5,14 @@ ciphertext as associated data so that a row's key cannot be swapped for another'
 from __future__ import annotations
 
 import base64
-import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import RSAKey
+
+from comitas_shared.randomness import token_bytes
 
 ALGORITHM = "RS256"
 KEY_SIZE = 2048
@@ -40,7 +41,7 @@ def _wrapping_key(master_key: str) -> bytes:
 
 
 def encrypt_private_key(master_key: str, key: RSAKey) -> str:
-    nonce = os.urandom(12)
+    nonce = token_bytes(12)
     sealed = AESGCM(_wrapping_key(master_key)).encrypt(nonce, key.as_pem(private=True), key.kid.encode())
     return f"{_FORMAT}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 

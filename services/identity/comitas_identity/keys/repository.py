@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import SigningKey
+from .models import SigningKey
 
 ACTIVE, PREVIOUS, RETIRED = "active", "previous", "retired"
 

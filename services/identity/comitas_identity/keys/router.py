@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse
 
 from comitas_shared.db import Session
 
-from ..dependencies import KeyRingDep
+from ..deps import KeyRingDep
 
 router = APIRouter(tags=["oauth"])
 

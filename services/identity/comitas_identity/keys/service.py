@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.exc import IntegrityError
@@ -12,9 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comitas_shared.db import Database
 from comitas_shared.errors import ServiceUnavailable
 
-from ..models import SigningKey
 from . import crypto, repository
+from .crypto import ALGORITHM
+from .models import SigningKey
 from .repository import ACTIVE, RETIRED
+
+__all__ = ["ALGORITHM", "KeyRing", "ensure_active_key", "retire", "rotate"]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ async def retire(session: AsyncSession, kid: str, *, now: datetime) -> None:
         await repository.retire(session, kid, now)
 
 
-async def ensure_active_key(database: Database, *, master_key: str) -> str:
+async def ensure_active_key(database: Database, *, master_key: str, now: datetime) -> str:
     """Create the first key unless one is active. Replicas starting together may all try: the
     one-active-key index lets exactly one insert win, and the others read the winner's key."""
     for _ in range(3):
@@ -54,7 +57,7 @@ async def ensure_active_key(database: Database, *, master_key: str) -> str:
         try:
             async with database.transaction() as session:
                 key = crypto.new_signing_key()
-                await repository.add(session, _row(master_key, key, datetime.now(UTC)))
+                await repository.add(session, _row(master_key, key, now))
                 log.info("identity: created signing key %s", key.kid)
                 return key.kid
         except IntegrityError:

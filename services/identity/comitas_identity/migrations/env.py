@@ -2,7 +2,8 @@
 
 from alembic import context
 
-from comitas_identity.models import metadata
+from comitas_identity.models import load_all_models, metadata
 from comitas_shared.migrations import run_env
 
+load_all_models()
 run_env(context, metadata)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
+
+from comitas_shared.randomness import token_bytes
 
 # 32 MiB and roughly 0.1 s per hash: costly to guess offline, affordable per sign-in.
 _N, _R, _P, _LENGTH = 2**15, 8, 1, 32
@@ -19,7 +20,7 @@ def _b64(raw: bytes) -> str:
 
 
 def hash_password(password: str) -> str:
-    salt = os.urandom(16)
+    salt = token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=_LENGTH, maxmem=_MAXMEM)
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Institution, UserAccount
+from .models import UserAccount
 
 
 async def get(session: AsyncSession, user_id: str) -> UserAccount | None:
@@ -13,12 +13,9 @@ async def get(session: AsyncSession, user_id: str) -> UserAccount | None:
 
 
 async def by_email(session: AsyncSession, email: str) -> UserAccount | None:
+    if "\x00" in email:
+        return None  # no address has one, and PostgreSQL refuses NUL in a text parameter
     return (await session.execute(select(UserAccount).where(UserAccount.email == email))).scalars().first()
-
-
-async def can_sign_in(session: AsyncSession, user: UserAccount) -> bool:
-    institution = await session.get(Institution, user.institution_id)
-    return user.active and institution is not None and institution.active
 
 
 async def add(session: AsyncSession, user: UserAccount) -> None:

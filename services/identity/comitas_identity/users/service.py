@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from comitas_shared import randomness
 from comitas_shared.scopes import unknown_scopes
 
-from ..institutions import repository as institutions
-from ..models import UserAccount
+from ..institutions import service as institutions
 from . import repository
+from .models import UserAccount
 from .passwords import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, verify_password
+from .schemas import OfficerAccount
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -34,11 +35,11 @@ async def register(session: AsyncSession, *, institution_id: str, email: str, na
         raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
     if unknown := unknown_scopes(set(scopes)):
         raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}")
-    if await institutions.get(session, institution_id) is None:
+    if not await institutions.exists(session, institution_id):
         raise ValueError(f"no institution {institution_id}")
     if await repository.by_email(session, email) is not None:
         raise ValueError(f"a user with the e-mail {email} already exists")
-    user_id = f"usr_{uuid.uuid4().hex[:16]}"
+    user_id = f"usr_{randomness.token_bytes(8).hex()}"
     password_hash = await to_thread.run_sync(hash_password, password)
     await repository.add(session, UserAccount(id=user_id, institution_id=institution_id, email=email,
                                               name=name.strip(), password_hash=password_hash,
@@ -46,10 +47,26 @@ async def register(session: AsyncSession, *, institution_id: str, email: str, na
     return user_id
 
 
-async def authenticate(session: AsyncSession, *, email: str, password: str) -> UserAccount | None:
+async def get(session: AsyncSession, user_id: str) -> OfficerAccount | None:
+    row = await repository.get(session, user_id)
+    return OfficerAccount.of(row) if row is not None else None
+
+
+async def by_email(session: AsyncSession, email: str) -> OfficerAccount | None:
+    row = await repository.by_email(session, normalise_email(email))
+    return OfficerAccount.of(row) if row is not None else None
+
+
+async def can_sign_in(session: AsyncSession, officer: OfficerAccount) -> bool:
+    """An officer signs in while active and while the institution is."""
+    return officer.active and await institutions.is_active(session, officer.institution_id)
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> OfficerAccount | None:
     """The officer these credentials belong to, if they may sign in; scrypt runs off the event loop."""
-    user = await repository.by_email(session, normalise_email(email))
-    ok = await to_thread.run_sync(verify_password, password, user.password_hash if user else DUMMY_HASH)
-    if user is None or not ok or not await repository.can_sign_in(session, user):
+    row = await repository.by_email(session, normalise_email(email))
+    ok = await to_thread.run_sync(verify_password, password, row.password_hash if row else DUMMY_HASH)
+    if row is None or not ok:
         return None
-    return user
+    officer = OfficerAccount.of(row)
+    return officer if await can_sign_in(session, officer) else None

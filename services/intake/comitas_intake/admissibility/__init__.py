@@ -21,7 +21,9 @@ Assessing::
 ``facts`` is a :class:`ComplaintFacts` (frozen): respondent states (ISO 3166-1 alpha-2), domestic
 remedies (:class:`DomesticRemedy`), the same matter before other bodies (:class:`OtherProcedure`),
 rights invoked (free text), :class:`Urgency` (level and situation flags), filer kind, whether the
-victim files, and the date of the events. ``today`` should be the date in the counting body's
+victim files, the date of the events (and whether they continue) and the filing date the answers are
+given for. Each remedy may say its :class:`RemedyNature` (ordinary, extraordinary, ineffective, or
+the ICERD Art 14(2) national body); an extraordinary or ineffective one never starts a time limit. ``today`` should be the date in the counting body's
 zone; each deadline also carries the exact instant it ends (``ends_at_utc``).
 
 The :class:`Assessment` holds, per mechanism, a :class:`MechanismFinding`: ``availability.available``
@@ -38,10 +40,17 @@ Date arithmetic lives in :mod:`.dates` (``add_period``, ``add_months``, ``last_d
 """
 
 from .acceptances import AcceptanceAnswer, AcceptanceDataset, AcceptanceList, Tri
-from .catalogue import Catalogue, RuleFileError, load_acceptances, load_catalogue
+from .catalogue import (
+    Catalogue,
+    RuleFileError,
+    load_acceptances,
+    load_catalogue,
+    procedure_codes,
+    shipped_procedure_codes,
+)
 from .dates import LastDay, NoFixedLimit, Unit, add_months, add_period, end_of_day_utc, last_day_of_period
 from .engine import assess
-from .facts import ComplaintFacts, DomesticRemedy, OtherProcedure, ProcedureStatus, Urgency
+from .facts import ComplaintFacts, DomesticRemedy, OtherProcedure, ProcedureStatus, RemedyNature, Urgency
 from .findings import (
     Assessment,
     Availability,
@@ -87,7 +96,10 @@ __all__ = [
     "NoFixedLimit",
     "OtherProcedure",
     "ProcedureStatus",
+    "procedure_codes",
+    "shipped_procedure_codes",
     "Recommendation",
+    "RemedyNature",
     "RuleFileError",
     "RuleStatus",
     "SituationFlag",

@@ -36,14 +36,31 @@ class _Strict(BaseModel):
 
 
 class Withdrawal(_Strict):
+    """A denunciation or withdrawn declaration. Where the exact day it takes effect is not in the
+    sources, ``effective_earliest`` and ``effective_latest`` bound it (a notice "in 2025" with a
+    year's delay takes effect during 2026): between the bounds the answer is "unknown: check"."""
+
     state: str = Field(pattern=STATE_PATTERN)
     notice: date | None = None
-    effective: date
+    effective: date | None = None
+    effective_earliest: date | None = None
+    effective_latest: date | None = None
     bars: Literal["events_on_or_after", "filings_on_or_after"]
     provision: str
     source: str
     status: RuleStatus
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _dated(self) -> Withdrawal:
+        bounds = (self.effective_earliest, self.effective_latest)
+        if self.effective is None and None in bounds:
+            raise ValueError("a withdrawal needs its effective date, or both effective_earliest and effective_latest")
+        if self.effective is not None and bounds != (None, None):
+            raise ValueError("give either the effective date or its bounds, not both")
+        if self.effective_earliest and self.effective_latest and self.effective_earliest > self.effective_latest:
+            raise ValueError("effective_earliest is after effective_latest")
+        return self
 
 
 class Doubtful(_Strict):
@@ -66,6 +83,13 @@ class AcceptanceList(_Strict):
     not_accepted: tuple[str, ...] = ()
     withdrawals: tuple[Withdrawal, ...] = ()
     doubtful: tuple[Doubtful, ...] = ()
+    # When the instrument (or declaration) took effect: for any state no earlier than
+    # ``instrument_in_force``; per state in ``in_force`` where the sources give it. A state without a
+    # date here is answered from the list alone, and its temporal scope is "unknown: check".
+    instrument_in_force: date | None = None
+    in_force: dict[str, date] = Field(default_factory=dict)
+    in_force_source: str | None = None
+    in_force_status: RuleStatus | None = None
 
     @model_validator(mode="after")
     def _well_formed(self) -> AcceptanceList:
@@ -78,6 +102,14 @@ class AcceptanceList(_Strict):
         duplicates = sorted({code for code in listed if listed.count(code) > 1})
         if duplicates:
             raise ValueError(f"states listed more than once: {', '.join(duplicates)}")
+        accepting = {*self.states, *(w.state for w in self.withdrawals)}
+        for code, day in self.in_force.items():
+            if code not in accepting:
+                raise ValueError(f"in_force: {code!r} is neither listed nor withdrawn")
+            if self.instrument_in_force and day < self.instrument_in_force:
+                raise ValueError(f"in_force: {code} {day} is before the instrument entered into force")
+        if self.in_force and not (self.in_force_source and self.in_force_status):
+            raise ValueError("in_force dates need in_force_source and in_force_status")
         return self
 
 
@@ -106,6 +138,14 @@ class AcceptanceDataset:
                                     RuleStatus.UNCONFIRMED, "-")
         return answer_from_list(found, state, events_date=events_date, filing_date=filing_date)
 
+    def in_force_for(self, key: str, state: str) -> tuple[date | None, date | None, AcceptanceList | None]:
+        """(the date ``key`` entered into force for ``state`` if known, the earliest date it can have,
+        the list) — the second bounds every state when the first is unknown."""
+        found = self.lists.get(key)
+        if found is None:
+            return None, None, None
+        return found.in_force.get(state), found.instrument_in_force, found
+
 
 def answer_from_list(found: AcceptanceList, state: str, *, events_date: date | None,
                      filing_date: date) -> AcceptanceAnswer:
@@ -120,6 +160,10 @@ def answer_from_list(found: AcceptanceList, state: str, *, events_date: date | N
         if withdrawal.state == state:
             return _answer_after_withdrawal(found, withdrawal, events_date=events_date, filing_date=filing_date)
     if state in found.states:
+        entered = found.in_force.get(state)
+        if entered is not None and filing_date < entered:
+            return reply(Tri.NO, f"{state} is on the list, but {found.title} took effect for it only on "
+                                 f"{entered.isoformat()}, after the filing date {filing_date.isoformat()} {as_of}")
         return reply(Tri.YES, f"{state} is on the list: {found.title} {as_of}")
     if state in found.not_accepted:
         return reply(Tri.NO, f"{state} has not accepted: {found.title} {as_of}")
@@ -134,14 +178,24 @@ def _answer_after_withdrawal(found: AcceptanceList, withdrawal: Withdrawal, *, e
     state = withdrawal.state
     what = "events" if withdrawal.bars == "events_on_or_after" else "filings"
     relevant = events_date if withdrawal.bars == "events_on_or_after" else filing_date
-    base = (f"{state} withdrew from {found.title} with effect from {withdrawal.effective.isoformat()}, "
-            f"which bars {what} from that date ({withdrawal.provision})")
+    if withdrawal.effective is not None:
+        earliest = latest = withdrawal.effective
+        when = f"with effect from {withdrawal.effective.isoformat()}"
+    else:
+        assert withdrawal.effective_earliest and withdrawal.effective_latest  # Withdrawal validates
+        earliest, latest = withdrawal.effective_earliest, withdrawal.effective_latest
+        when = (f"with effect from a day between {earliest.isoformat()} and {latest.isoformat()} (the exact day "
+                "is not in the data)")
+    base = f"{state} withdrew from {found.title} {when}, which bars {what} from that date ({withdrawal.provision})"
     if relevant is None:
         answer, reason = Tri.UNKNOWN, f"unknown: check: {base}; the date of the events is needed"
-    elif relevant >= withdrawal.effective:
+    elif relevant >= latest:
         answer, reason = Tri.NO, f"{base}; these {what} date from {relevant.isoformat()}"
-    else:
+    elif relevant < earliest:
         answer, reason = Tri.YES, f"{base}; these {what} date from {relevant.isoformat()}, before it took effect"
+    else:
+        answer, reason = Tri.UNKNOWN, (f"unknown: check: {base}; these {what} date from {relevant.isoformat()}, "
+                                       "which may be before or after it took effect")
     return AcceptanceAnswer(found.key, state, answer, reason, withdrawal.status, withdrawal.source)
 
 

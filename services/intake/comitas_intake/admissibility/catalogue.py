@@ -12,6 +12,7 @@ import hashlib
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -123,3 +124,19 @@ def _sha256(files: list[Path]) -> str:
 
 def _combined_version(versions: Iterable[str], sha: str) -> str:
     return f"{max(versions)}+sha256.{sha[:12]}"
+
+
+@cache
+def shipped_procedure_codes() -> tuple[str, ...]:
+    """:func:`procedure_codes` of the shipped rules: the API's list of known procedures."""
+    return tuple(procedure_codes(load_catalogue()))
+
+
+def procedure_codes(catalogue: Catalogue) -> list[str]:
+    """The codes a complaint's "same matter before another body" may name: every mechanism of the
+    catalogue, and every other procedure its non-duplication rules name (the UN Human Rights Council's
+    complaint procedure, the WGEID …), since those are the only ones the engine can reason about."""
+    codes = set(catalogue.mechanisms)
+    for rules in catalogue.mechanisms.values():
+        codes |= {entry.mechanism for entry in rules.non_duplication.not_counted}
+    return sorted(codes)

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 
 from .acceptances import AcceptanceAnswer, AcceptanceDataset, Tri, all_of, any_of
 from .catalogue import Catalogue
-from .dates import last_day_of_period, no_time_limit, reasonable_time
-from .facts import ComplaintFacts, OtherProcedure, ProcedureStatus
+from .dates import LastDay, Unit, last_day_of_period, no_time_limit, reasonable_time
+from .facts import ComplaintFacts, DomesticRemedy, OtherProcedure, ProcedureStatus, RemedyNature
 from .findings import (
     EXCLUDED_VERDICTS,
     Assessment,
@@ -29,6 +29,7 @@ from .findings import (
     FilingDeadline,
     InterimMeasuresRoute,
     MechanismFinding,
+    ProtocolRightCheck,
     Recommendation,
     Severity,
     Standing,
@@ -54,6 +55,7 @@ from .rules import (
 START_EVENT_WORDS = {
     StartEvent.FINAL_DECISION: "the final domestic decision",
     StartEvent.NOTIFICATION_OF_DECISION: "notification of the final domestic decision",
+    StartEvent.KNOWLEDGE_OF_DECISION: "service (or, failing service, knowledge) of the final domestic decision",
     StartEvent.EXHAUSTION: "exhaustion of domestic remedies (the final domestic decision)",
     StartEvent.END_OF_OTHER_PROCEDURE: "the end of the other international procedure",
     StartEvent.NONE: "no start event",
@@ -64,9 +66,13 @@ VERDICT_ORDER = list(Verdict)
 
 def assess(facts: ComplaintFacts, *, catalogue: Catalogue, acceptances: AcceptanceDataset,
            today: date) -> Assessment:
-    """Assess ``facts`` against every mechanism in ``catalogue`` as at ``today``."""
+    """Assess ``facts`` against every mechanism in ``catalogue`` as at ``today``.
+
+    Acceptance and time limits are judged on the filing date when the facts give one (a complaint
+    already filed, or to be filed on a set day), else on ``today``.
+    """
     findings = [
-        assess_mechanism(rules, facts, acceptances=acceptances, today=today)
+        assess_mechanism(rules, facts, acceptances=acceptances, today=facts.filing_date or today)
         for rules in catalogue.mechanisms.values()
     ]
     return Assessment(
@@ -74,7 +80,7 @@ def assess(facts: ComplaintFacts, *, catalogue: Catalogue, acceptances: Acceptan
         acceptances_version=acceptances.version,
         assessed_on=today,
         findings=findings,
-        recommendations=recommend(findings),
+        recommendations=recommend(findings, rights_structured=facts.rights_structured),
         candidate_conflicts=conflicts_between_candidates(findings, catalogue),
         interim_measures=interim_routes(findings),
         deadlines=filing_deadlines(findings),
@@ -88,10 +94,12 @@ def assess_mechanism(rules: MechanismRules, facts: ComplaintFacts, *, acceptance
     exhaustion = assess_exhaustion(rules, facts)
     time_limits = [assess_time_limit(rules, spec, facts, exhaustion, today)
                    for spec in (rules.time_limit, *rules.time_limit.further)]
-    conflicts, duplication_notes = assess_duplication(rules, facts)
+    conflicts, duplication_notes = assess_duplication(rules, facts, acceptances, today)
     rights_match, rights_note = match_rights(rules, facts)
+    protocol_rights = assess_protocol_rights(rules, facts, acceptances, today)
     verdict, verdict_reasons = decide_verdict(availability, standing, exhaustion, time_limits, conflicts,
-                                              rights_match, rights_note)
+                                              rights_match, rights_note, protocol_rights,
+                                              nothing_left=_nothing_left(rules, facts, protocol_rights), today=today)
     interim = interim_route(rules, facts, availability, standing, conflicts)
     citations = _all_citations(rules)
     return MechanismFinding(
@@ -111,6 +119,7 @@ def assess_mechanism(rules: MechanismRules, facts: ComplaintFacts, *, acceptance
         rights_note=rights_note,
         interim_measures=interim,
         citations=citations,
+        protocol_rights=protocol_rights,
     )
 
 
@@ -124,7 +133,7 @@ def cite(mechanism: str, rule: Sourced) -> Citation:
 
 def _all_citations(rules: MechanismRules) -> list[Citation]:
     sections: list[Sourced | None] = [rules.instrument, rules.outcome, rules.acceptance, rules.standing, rules.scope,
-                                      rules.exhaustion, rules.time_limit, rules.non_duplication,
+                                      rules.temporal_scope, rules.exhaustion, rules.time_limit, rules.non_duplication,
                                       rules.interim_measures]
     return [cite(rules.code, section) for section in sections if section is not None]
 
@@ -180,7 +189,63 @@ def _state_acceptance(rules: MechanismRules, state: str, facts: ComplaintFacts, 
         reasons.append(f"Not available against {state}: {rule.explanation}")
     sources = [Citation(mechanism=rules.code, provision=f"acceptance list {a.key}", source=a.source, status=a.status)
                for a in shown]
+    if answer is not Tri.NO and rules.temporal_scope is not None:
+        in_time, why, source = temporal_scope(rules, state, facts, acceptances)
+        reasons.append(why)
+        if source is not None:
+            sources.append(source)
+        if in_time is Tri.NO:
+            reasons.append(f"Not available against {state} for these events: {rules.temporal_scope.explanation}")
+        answer = all_of([answer, in_time])
     return StateAcceptance(state=state, answer=answer, reasons=reasons, sources=sources)
+
+
+def temporal_scope(rules: MechanismRules, state: str, facts: ComplaintFacts,
+                   acceptances: AcceptanceDataset) -> tuple[Tri, str, Citation | None]:
+    """Whether the events fall within the body's temporal jurisdiction over ``state``.
+
+    Events before the instrument took effect for the state are outside it, unless they continue and
+    the rule lets a continuing violation in. Unknown dates stay "unknown: check", except when the
+    events precede the instrument's own entry into force, which bounds every state.
+    """
+    rule = rules.temporal_scope
+    assert rule is not None
+    entered, earliest, found = acceptances.in_force_for(rule.acceptance, state)
+    source = None
+    if found is not None and entered is not None and found.in_force_source and found.in_force_status:
+        source = Citation(mechanism=rules.code, provision=f"entry into force, list {found.key}",
+                          source=found.in_force_source, status=found.in_force_status)
+    where = rule.provision
+    events = facts.events_date
+    if events is None:
+        known = f" (in force for {state} from {entered.isoformat()})" if entered else ""
+        return Tri.YES, (f"Check that the events happened after the instrument took effect for {state}{known}; "
+                         f"no date of the events is given ({where})."), source
+    if entered is not None:
+        threshold, what = entered, f"its entry into force for {state} on {entered.isoformat()}"
+    elif earliest is not None and events < earliest:
+        threshold, what = earliest, f"the instrument's own entry into force on {earliest.isoformat()}"
+    else:
+        bound = f" (not before {earliest.isoformat()})" if earliest else ""
+        return Tri.UNKNOWN, (f"unknown: check when the instrument took effect for {state}{bound}: the events date "
+                             f"from {events.isoformat()} and {rules.short_name} hears only later facts ({where})."), source
+    if events >= threshold:
+        return Tri.YES, (f"The events ({events.isoformat()}) are after {what}: within {rules.short_name}'s "
+                         f"temporal scope ({where})."), source
+    before = f"The events began on {events.isoformat()}, before {what}"
+    if not facts.events_continuing or rule.continuing == "no":
+        extra = (" That they continue does not help: only events that began afterwards count."
+                 if facts.events_continuing else "")
+        if rule.status is RuleStatus.UNCONFIRMED:
+            # A bar read from an unconfirmed rule is something to check, not a reason to give up a body.
+            return Tri.UNKNOWN, (f"unknown: check: {before}, which {rules.short_name} probably cannot examine "
+                                 f"({where}; unconfirmed).{extra}"), source
+        return Tri.NO, f"{before}: outside {rules.short_name}'s temporal scope ({where}).{extra}", source
+    if rule.continuing == "extends":
+        return Tri.YES, (f"{before}, but they continue: {rules.short_name} can hear the continuing violation for "
+                         f"the time after that date ({where})."), source
+    return Tri.UNKNOWN, (f"unknown: check: {before}; they continue, and whether {rules.short_name} hears a "
+                         f"continuing violation that began earlier is not settled in these rules ({where})."), source
 
 
 # --- standing ------------------------------------------------------------------------------------
@@ -237,7 +302,11 @@ def assess_exhaustion(rules: MechanismRules, facts: ComplaintFacts) -> Exhaustio
     if not facts.domestic_remedies:
         return Exhaustion(outcome=ExhaustionOutcome.UNKNOWN, citations=citations,
                           reasons=["No domestic remedies are listed: check what was used."])
-    pending = [r.description for r in facts.domestic_remedies if not r.exhausted]
+    # Only ordinary, effective remedies must be exhausted: a pending request to reopen or for
+    # supervisory review does not make the complaint premature (and does not stop the clock).
+    reasons += [f"{r.description!r} is marked {r.nature.value}: it need not be exhausted and does not move the "
+                "start of a time limit." for r in facts.domestic_remedies if not r.counts and r.nature is not None]
+    pending = [r.description for r in facts.domestic_remedies if not r.exhausted and r.counts]
     if pending:
         return Exhaustion(outcome=ExhaustionOutcome.NOT_MET, citations=citations, reasons=[
             *reasons, f"Domestic remedies still to exhaust: {', '.join(pending)}."])
@@ -253,6 +322,18 @@ class NoStart(NamedTuple):
 
     status: TimeLimitStatus
     explanation: str
+
+
+class Start(NamedTuple):
+    """Where a period starts, the final decision that keys a transition, and what a reader should know."""
+
+    day: date
+    decision: date
+    notes: list[str]
+    final: str = ""  # the remedy the period is counted from
+    # An earlier start that applies if the remedy the period is counted from was not an ordinary,
+    # effective one (the complaint does not say): (start, decision, why).
+    alternative: tuple[date, date, str] | None = None
 
 
 def assess_time_limit(rules: MechanismRules, spec: LimitSpec, facts: ComplaintFacts, exhaustion: Exhaustion,
@@ -278,57 +359,175 @@ def assess_time_limit(rules: MechanismRules, spec: LimitSpec, facts: ComplaintFa
             "An exception to exhaustion is claimed, so the fixed limit gives way to a reasonable time, judged "
             f"from the date of the violation and the circumstances ({spec.provision})."))
 
-    start = start_date_for(spec.start_event, facts, exhaustion)
+    start = start_date_for(rules, spec, facts, exhaustion)
     if isinstance(start, NoStart):
         return TimeLimit(status=start.status, explanation=start.explanation, **common)
 
-    # A transitional rule keeps an older length for periods that started before a cut-off (P15 Art 8(3)).
-    rule_used: LimitSpec | Transition = next(
-        (t for t in spec.transitions if start < t.applies_if_start_before), spec)
+    rule_used, end = _period_end(rules, spec, start.day, start.decision)
     length, unit = rule_used.length, rule_used.unit
-    assert length is not None and unit is not None and spec.non_working_day is not None  # LimitSpec validates
-    end = last_day_of_period(start, length, unit, time_zone=rules.time_zone,
-                             moves_on_non_working_day=spec.non_working_day.moves)
-    days_remaining = (end.last_day - today).days
-    if days_remaining >= 0:
-        status = TimeLimitStatus.OPEN
-    elif spec.hardness is Hardness.HARD:
-        status = TimeLimitStatus.EXPIRED
-    else:
-        status = TimeLimitStatus.SOFT_WARNING
+    assert length is not None and unit is not None  # LimitSpec validates
     common["citation"] = cite(rules.code, rule_used)
-    explanation = _limit_explanation(rules, spec, start, length, unit.value, end.last_day, end.nominal_last_day,
+    # A figure from practice, or a rule nobody has confirmed, gives guidance and never a date to
+    # rely on: no governing last day, no ranking by it, no scheduled deadline (ADR 0010).
+    if spec.indicative or rule_used.status is RuleStatus.UNCONFIRMED:
+        return _guidance(rules, spec, start, length, unit.value, end.last_day, today, rule_used.provision, common)
+
+    caveats = list(start.notes)
+    status = _status(spec, end.last_day, today)
+    start_day = start.day
+    if start.alternative is not None:
+        alt_day, alt_decision, why = start.alternative
+        alt_rule, alt_end = _period_end(rules, spec, alt_day, alt_decision)
+        alt_status = _status(spec, alt_end.last_day, today)
+        if alt_status is status and status is TimeLimitStatus.OPEN and alt_end.last_day < end.last_day:
+            # Both readings leave time: count and watch the earlier day, which is safe whichever is right.
+            caveats.append(f"{why} If {start.final!r} was an ordinary, effective remedy, the last day is "
+                           f"{_day(end.last_day)} instead: say which remedy was ordinary.")
+            rule_used, end, start_day = alt_rule, alt_end, alt_day
+            length, unit = alt_rule.length, alt_rule.unit
+            assert length is not None and unit is not None
+            common["citation"] = cite(rules.code, rule_used)
+        elif alt_status is status:
+            caveats.append(why)
+        else:
+            status = TimeLimitStatus.UNKNOWN
+            caveats.append(f"{why} Counted from that earlier decision the last day was {_day(alt_end.last_day)} "
+                           f"({alt_rule.provision}), which has passed; counted from {start.final!r} it is "
+                           f"{_day(end.last_day)}. Check which remedy was ordinary and effective.")
+    explanation = _limit_explanation(rules, spec, start_day, length, unit.value, end.last_day, end.nominal_last_day,
                                      status, rule_used.provision)
-    return TimeLimit(status=status, explanation=explanation, start_date=start, length=length, unit=unit,
+    if caveats:
+        explanation += " " + " ".join(caveats)
+    return TimeLimit(status=status, explanation=explanation, start_date=start_day, length=length, unit=unit,
                      nominal_last_day=end.nominal_last_day, last_day=end.last_day, ends_at_utc=end.ends_at_utc,
-                     days_remaining=days_remaining, **common)
+                     days_remaining=(end.last_day - today).days, caveats=caveats, **common)
 
 
-def start_date_for(event: StartEvent, facts: ComplaintFacts, exhaustion: Exhaustion) -> date | NoStart:
+def _period_end(rules: MechanismRules, spec: LimitSpec, start: date, decision: date) -> tuple[LimitSpec | Transition,
+                                                                                             LastDay]:
+    # A transitional rule keeps an older length for periods keyed before a cut-off; Protocol 15 Art 8(3)
+    # keys it on the date of the final decision, whatever the day the count starts from.
+    rule_used: LimitSpec | Transition = next(
+        (t for t in spec.transitions
+         if (decision if t.keyed_on == "final_decision" else start) < t.applies_if_start_before), spec)
+    assert rule_used.length is not None and rule_used.unit is not None and spec.non_working_day is not None
+    end = last_day_of_period(start, rule_used.length, rule_used.unit, time_zone=rules.time_zone,
+                             moves_on_non_working_day=spec.non_working_day.moves)
+    return rule_used, end
+
+
+def _status(spec: LimitSpec, last_day: date, today: date) -> TimeLimitStatus:
+    if last_day >= today:
+        return TimeLimitStatus.OPEN
+    return TimeLimitStatus.EXPIRED if spec.hardness is Hardness.HARD else TimeLimitStatus.SOFT_WARNING
+
+
+def _guidance(rules: MechanismRules, spec: LimitSpec, start: Start, length: int, unit: str, day: date, today: date,
+              provision: str, common: dict[str, Any]) -> TimeLimit:
+    why = ("a benchmark from the body's practice, not a rule" if spec.indicative
+           else "a rule whose wording has not been confirmed")
+    passed = "has passed: be ready to explain the delay" if day < today else "is still ahead"
+    explanation = (f"Guidance only, not a deadline: {length} {unit} from {START_EVENT_WORDS[spec.start_event]} of "
+                   f"{_day(start.day)} would be {_day(day)}, which {passed}. This figure is {why} ({provision}); "
+                   "no last day is set or watched from it.")
+    if spec.override_reason:
+        explanation += f" {spec.override_reason}"
+    return TimeLimit(status=TimeLimitStatus.GUIDANCE, explanation=explanation, start_date=start.day, length=length,
+                     unit=Unit(unit), guidance_day=day, caveats=list(start.notes), **common)
+
+
+def start_date_for(rules: MechanismRules, spec: LimitSpec, facts: ComplaintFacts,
+                   exhaustion: Exhaustion) -> Start | NoStart:
     """The date a period starts from, or why there is none."""
+    event = spec.start_event
     if event is StartEvent.END_OF_OTHER_PROCEDURE:
-        ended = facts.latest_end_of_other_procedure()
-        if ended is None:
-            return NoStart(TimeLimitStatus.NOT_APPLICABLE,
-                           "Applies only once another international procedure on the matter has ended.")
-        return ended
+        return _end_of_other_procedure(rules, facts)
     if exhaustion.outcome is ExhaustionOutcome.NOT_MET:
         return NoStart(TimeLimitStatus.NOT_STARTED, f"Not running yet: the period starts from "
                                                     f"{START_EVENT_WORDS[event]}, and remedies are still being used.")
-    # "Exhaustion" is dated by the final decision, not its later notification: the earlier start can only
-    # make a last day earlier, never too late.
-    if event is StartEvent.NOTIFICATION_OF_DECISION:
-        dates = [r.notification_date for r in facts.domestic_remedies if r.notification_date is not None]
-        missing = "the date the final decision was notified to the victim"
-    else:
-        dates = [r.final_decision_date for r in facts.domestic_remedies if r.final_decision_date is not None]
-        missing = "the date of the final domestic decision"
-    if not dates:
-        return NoStart(TimeLimitStatus.UNKNOWN,
+    def counts(r: DomesticRemedy) -> bool:
+        return r.counts or (spec.national_body is not None and r.nature is RemedyNature.NATIONAL_BODY)
+
+    counted = [r for r in facts.domestic_remedies if counts(r) and r.key_date is not None]
+    notes = [f"{r.description!r} is marked {r.nature.value} and does not move the start"
+             f"{_remedies_source(spec)}." for r in facts.domestic_remedies
+             if not counts(r) and r.nature is not None and r.key_date is not None]
+    notes += [f"{r.description!r} is the national body of ICERD Art 14(2): the period runs from its outcome "
+              f"({spec.national_body.provision})." for r in counted
+              if spec.national_body is not None and r.nature is RemedyNature.NATIONAL_BODY]
+    if not counted:
+        missing = ("the date the final decision was notified to the victim"
+                   if event is StartEvent.NOTIFICATION_OF_DECISION else "the date of the final domestic decision")
+        return NoStart(TimeLimitStatus.UNKNOWN, " ".join([*notes,
                        f"Cannot compute the last day: {missing} is needed. Where no effective remedy exists, "
                        "bodies usually count from the act complained of or from when its effects became known: "
-                       "check, and file as early as possible.")
-    return max(dates)
+                       "check, and file as early as possible."]))
+    ordered = sorted(counted, key=lambda r: r.key_date or date.min)
+    final = ordered[-1]
+    found = _start_from(event, final)
+    if isinstance(found, NoStart):
+        return found
+    day, decision, note = found
+    if note:
+        notes.append(note)
+    alternative = None
+    earlier = [r for r in ordered[:-1] if (r.key_date or date.min) < (final.key_date or date.min)]
+    if final.nature is None and earlier:  # an explicitly marked remedy (ordinary, national body) is taken as said
+        # The complaint does not say whether the last remedy was ordinary. If it was extraordinary or
+        # ineffective, the period ran from the remedy before it: never count on the later start alone.
+        previous = _start_from(event, earlier[-1])
+        if not isinstance(previous, NoStart):
+            why = (f"The complaint does not say whether {final.description!r} was an ordinary remedy: an "
+                   f"extraordinary one (reopening, retrial, supervisory review) or an ineffective one does not move "
+                   f"the start{_remedies_source(spec)}, which would then be {earlier[-1].description!r} of "
+                   f"{_day(previous[0])}.")
+            alternative = (previous[0], previous[1], why)
+    return Start(day, decision, notes, final.description, alternative)
+
+
+def _start_from(event: StartEvent, remedy: DomesticRemedy) -> tuple[date, date, str | None] | NoStart:
+    """(start, final decision date, note) for the remedy that closes the domestic proceedings."""
+    decided = remedy.final_decision_date
+    if event is StartEvent.NOTIFICATION_OF_DECISION:
+        if remedy.notification_date is None:
+            return NoStart(TimeLimitStatus.UNKNOWN, (
+                f"Cannot compute the last day: the date the final decision ({remedy.description!r}) was notified "
+                "to the victim is needed."))
+        return remedy.notification_date, decided or remedy.notification_date, None
+    if event is StartEvent.KNOWLEDGE_OF_DECISION:
+        if remedy.notification_date is not None:
+            return remedy.notification_date, decided or remedy.notification_date, (
+                f"Counted from service of the decision on {_day(remedy.notification_date)}.")
+        assert decided is not None  # key_date is set
+        return decided, decided, ("No date of service or knowledge is given, so the period is counted from the "
+                                  "decision itself, the earliest it can start; if the decision was served later, "
+                                  "give that date.")
+    if decided is None:
+        return NoStart(TimeLimitStatus.UNKNOWN, (
+            f"Cannot compute the last day: the date of the final domestic decision ({remedy.description!r}) is "
+            "needed."))
+    return decided, decided, None
+
+
+def _remedies_source(spec: LimitSpec) -> str:
+    return f" ({spec.remedies_counted.provision})" if spec.remedies_counted else ""
+
+
+def _end_of_other_procedure(rules: MechanismRules, facts: ComplaintFacts) -> Start | NoStart:
+    # Only "another procedure of international investigation or settlement" starts this period: the
+    # body's own earlier examination and the procedures its non-duplication rule does not count
+    # (special procedures, for the HRC) neither start nor extend it.
+    # A not-counted entry that nobody confirmed still starts the period: the earlier start is the safe one.
+    ignored = frozenset({rules.code, *(n.mechanism for n in rules.non_duplication.not_counted
+                                       if n.status is not RuleStatus.UNCONFIRMED)})
+    ended = facts.latest_end_of_other_procedure(ignored=ignored)
+    skipped = sorted({p.mechanism for p in facts.other_procedures if p.ended_on is not None and p.mechanism in ignored})
+    note = (f"Not counted: {', '.join(skipped)} (not another procedure of international investigation or "
+            f"settlement for {rules.short_name}, {rules.non_duplication.provision}).") if skipped else None
+    if ended is None:
+        return NoStart(TimeLimitStatus.NOT_APPLICABLE, " ".join(filter(None, [
+            "Applies only once another international procedure on the matter has ended.", note])))
+    return Start(ended, ended, [note] if note else [])
 
 
 def _limit_explanation(rules: MechanismRules, spec: LimitSpec, start: date, length: int, unit: str, last: date,
@@ -360,11 +559,12 @@ def _day(value: date) -> str:
 # --- non-duplication -----------------------------------------------------------------------------
 
 
-def assess_duplication(rules: MechanismRules, facts: ComplaintFacts) -> tuple[list[DuplicationConflict], list[str]]:
+def assess_duplication(rules: MechanismRules, facts: ComplaintFacts, acceptances: AcceptanceDataset | None = None,
+                       today: date | None = None) -> tuple[list[DuplicationConflict], list[str]]:
     conflicts: list[DuplicationConflict] = []
     notes: list[str] = []
     for procedure in facts.other_procedures:
-        found = _duplication_of(rules, procedure)
+        found = _duplication_of(rules, procedure, facts, acceptances, today)
         if isinstance(found, DuplicationConflict):
             conflicts.append(found)
         else:
@@ -372,7 +572,8 @@ def assess_duplication(rules: MechanismRules, facts: ComplaintFacts) -> tuple[li
     return conflicts, notes
 
 
-def _duplication_of(rules: MechanismRules, procedure: OtherProcedure) -> DuplicationConflict | str:
+def _duplication_of(rules: MechanismRules, procedure: OtherProcedure, facts: ComplaintFacts,
+                    acceptances: AcceptanceDataset | None, today: date | None) -> DuplicationConflict | str:
     rule = rules.non_duplication
     other, status = procedure.mechanism, procedure.status.value
 
@@ -406,10 +607,49 @@ def _duplication_of(rules: MechanismRules, procedure: OtherProcedure) -> Duplica
         severity: Severity = "check" if rule.status is RuleStatus.UNCONFIRMED else "bars"
         return conflict(severity, f"The same matter is {status} before {other}; {rules.short_name} does not examine "
                                   f"a matter {_blocks_words(rule.blocks)} ({rule.provision}).")
+    if procedure.status is not ProcedureStatus.PENDING and rule.examined_reservation and acceptances and today:
+        return _examined_under_reservation(rules, procedure, facts, acceptances, today)
     if procedure.status is not ProcedureStatus.PENDING and rule.examined_elsewhere_note:
         return conflict("check", rule.examined_elsewhere_note)
     return (f"{other} ({status}) does not bar {rules.short_name}: its rule bars only a matter "
             f"{_blocks_words(rule.blocks)}.")
+
+
+def _examined_under_reservation(rules: MechanismRules, procedure: OtherProcedure, facts: ComplaintFacts,
+                                acceptances: AcceptanceDataset, today: date) -> DuplicationConflict | str:
+    """A matter already examined elsewhere, before a body whose treaty bars only pending matters but
+    where the respondent state's reservation may widen the bar (ICCPR-OP1 Art 5(2)(a))."""
+    rule = rules.non_duplication
+    reservation = rule.examined_reservation
+    assert reservation is not None
+    other, status = procedure.mechanism, procedure.status.value
+    answers = [acceptances.answer(reservation.acceptance, state, events_date=facts.events_date, filing_date=today)
+               for state in facts.respondent_states]
+    reasons = "; ".join(a.reason for a in answers)
+    if all(a.answer is Tri.NO for a in answers):
+        return (f"{other} ({status}) does not bar {rules.short_name}: its rule bars only a matter "
+                f"{_blocks_words(rule.blocks)}, and no reservation widens it ({reasons}).")
+    citation = Citation(mechanism=rules.code, provision=reservation.provision, source=reservation.source,
+                        status=reservation.status, note=reservation.note)
+    all_reserved = all(a.answer is Tri.YES for a in answers)
+    # A bar read from unconfirmed data is something to check, never a reason to give up a body.
+    confirmed = reservation.status is not RuleStatus.UNCONFIRMED and all(
+        a.status is not RuleStatus.UNCONFIRMED for a in answers)
+    if all_reserved and confirmed:
+        return DuplicationConflict(other_mechanism=other, other_status=status, severity="bars", citation=citation,
+                                   reason=f"The same matter was {status} before {other}: {reservation.explanation} "
+                                          f"({reasons}).")
+    found = Tri.YES if all_reserved else Tri.UNKNOWN
+    if found is Tri.YES:
+        why = (f"The same matter was {status} before {other}, and the respondent state's reservation probably bars "
+               f"it: {reservation.explanation} ({reasons}). Check the reservation's wording (some cover only the "
+               "European Commission or Court, or only a matter examined on the merits).")
+    else:
+        why = (f"The same matter was {status} before {other}. {rules.non_duplication.provision} bars only a pending "
+               f"matter, but some states' reservations also bar one already examined; for this state that is "
+               f"unknown: check ({reasons}).")
+    return DuplicationConflict(other_mechanism=other, other_status=status, severity="check", reason=why,
+                               citation=citation)
 
 
 def blocks(rule: Blocks, status: ProcedureStatus) -> bool:
@@ -478,19 +718,77 @@ def match_rights(rules: MechanismRules, facts: ComplaintFacts) -> tuple[Tri, str
                     "claims under its own instruments, so restate the claims under them.")
 
 
+def _instrument_rights(rules: MechanismRules, facts: ComplaintFacts) -> list[str]:
+    """The rights invoked that name this body's instruments."""
+    if not rules.rights_keywords:
+        return []
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in rules.rights_keywords) + r")\b", re.IGNORECASE)
+    return [right for right in facts.rights_invoked if pattern.search(right)]
+
+
+def _nothing_left(rules: MechanismRules, facts: ComplaintFacts, protocol_rights: list[ProtocolRightCheck]) -> bool:
+    """Every right put to this body rests on a protocol no respondent state ratified."""
+    named = _instrument_rights(rules, facts)
+    excluded = {p.right_invoked for p in protocol_rights if p.answer is Tri.NO}
+    return bool(named) and all(right in excluded for right in named)
+
+
+def assess_protocol_rights(rules: MechanismRules, facts: ComplaintFacts, acceptances: AcceptanceDataset,
+                           today: date) -> list[ProtocolRightCheck]:
+    """Each right invoked that exists only in an additional protocol, against the respondent states.
+
+    Only rights that name this body's instruments are read (``rights_keywords``), so "Protocol 1" in
+    a claim under another treaty is not taken for the ECHR's.
+    """
+    if not rules.protocol_rights:
+        return []
+    checks: list[ProtocolRightCheck] = []
+    for right in _instrument_rights(rules, facts):
+        for protocol in rules.protocol_rights:
+            if not any(re.search(pattern, right, re.IGNORECASE) for pattern in protocol.patterns):
+                continue
+            answers = [acceptances.answer(protocol.acceptance, state, events_date=facts.events_date,
+                                          filing_date=today) for state in facts.respondent_states]
+            answer = any_of([a.answer for a in answers])
+            reasons = [a.reason for a in answers]
+            if answer is Tri.NO:
+                reasons.append(f"{right!r} rests on {protocol.name}, which no respondent state has ratified: "
+                               f"{rules.short_name} cannot examine it ({protocol.provision}).")
+            elif answer is Tri.UNKNOWN:
+                reasons.append(f"{right!r} rests on {protocol.name}: unknown: check that the respondent state "
+                               f"ratified it ({protocol.provision}).")
+            elif any(a.answer is not Tri.YES for a in answers):
+                reasons.append(f"{right!r} can be examined only against "
+                               f"{', '.join(a.state for a in answers if a.answer is Tri.YES)} ({protocol.provision}).")
+            checks.append(ProtocolRightCheck(
+                right_invoked=right, protocol_right=protocol.id, answer=answer, reasons=reasons,
+                citation=cite(rules.code, protocol),
+                sources=[Citation(mechanism=rules.code, provision=f"acceptance list {a.key}", source=a.source,
+                                  status=a.status) for a in answers]))
+            break
+    return checks
+
+
 # --- verdict, interim measures, ranking, deadlines -----------------------------------------------------
 
 
 def decide_verdict(availability: Availability, standing: Standing, exhaustion: Exhaustion,
                    time_limits: list[TimeLimit], conflicts: list[DuplicationConflict], rights_match: Tri,
-                   rights_note: str) -> tuple[Verdict, list[str]]:
+                   rights_note: str, protocol_rights: list[ProtocolRightCheck] | None = None,
+                   nothing_left: bool = False, today: date | None = None) -> tuple[Verdict, list[str]]:
     statuses = {limit.status for limit in time_limits}
+    protocol_rights = protocol_rights or []
+    excluded = [p for p in protocol_rights if p.answer is Tri.NO]
     if availability.available is Tri.NO:
         if availability.out_of_scope:
             return Verdict.UNAVAILABLE, [availability.out_of_scope]
         return Verdict.UNAVAILABLE, [r for s in availability.per_state for r in s.reasons]
     if standing.outcome is StandingOutcome.NOT_MET:
         return Verdict.UNAVAILABLE, standing.reasons
+    if nothing_left:
+        # Every right the complaint puts to this body rests on a protocol the state has not ratified:
+        # there is nothing left it can examine (ratione materiae).
+        return Verdict.UNAVAILABLE, [p.reasons[-1] for p in excluded]
     barring = [c.reason for c in conflicts if c.severity == "bars"]
     if barring:
         return Verdict.BARRED, barring
@@ -505,9 +803,16 @@ def decide_verdict(availability: Availability, standing: Standing, exhaustion: E
         checks += exhaustion.reasons
     checks += [t.explanation for t in time_limits if t.status is TimeLimitStatus.UNKNOWN]
     checks += [c.reason for c in conflicts if c.severity == "check"]
+    checks += [p.reasons[-1] for p in protocol_rights if p.answer is Tri.UNKNOWN]
     if checks:
         return Verdict.CHECK, checks
     warnings = [t.explanation for t in time_limits if t.status is TimeLimitStatus.SOFT_WARNING]
+    # A passed benchmark is worth a warning (explain the delay), never a bar.
+    warnings += [t.explanation for t in time_limits if t.status is TimeLimitStatus.GUIDANCE
+                 and t.guidance_day is not None and today is not None and t.guidance_day < today]
+    warnings += [p.reasons[-1] for p in excluded]
+    warnings += [p.reasons[-1] for p in protocol_rights
+                 if p.answer is Tri.YES and p.reasons[-1].startswith(repr(p.right_invoked))]
     if standing.outcome is StandingOutcome.CONDITIONAL:
         warnings += standing.reasons
     if exhaustion.outcome is ExhaustionOutcome.EXCEPTION_CLAIMED:
@@ -561,11 +866,17 @@ def is_relevant_candidate(finding: MechanismFinding) -> bool:
     return finding.verdict not in EXCLUDED_VERDICTS and finding.rights_match is not Tri.NO
 
 
-def recommend(findings: list[MechanismFinding]) -> list[Recommendation]:
-    """Candidates ranked: clear and binding first, then with warnings, then to check, then premature."""
-    live = [f for f in findings if f.verdict not in EXCLUDED_VERDICTS]
+def recommend(findings: list[MechanismFinding], *, rights_structured: bool = False) -> list[Recommendation]:
+    """Candidates ranked: clear and binding first, then with warnings, then to check, then premature.
 
-    def key(finding: MechanismFinding):
+    With free-text rights a body whose instruments no right seems to name stays in (last of its
+    rank): the words may simply not have been recognised. With structured rights (instrument and
+    article) that is known, so such a body is left out; its finding still says how to restate.
+    """
+    live = [f for f in findings if f.verdict not in EXCLUDED_VERDICTS
+            and not (rights_structured and f.rights_match is Tri.NO)]
+
+    def key(finding: MechanismFinding) -> tuple[int, bool, bool, date, str]:
         limit = finding.time_limit
         return (VERDICT_ORDER.index(finding.verdict), not finding.binding_outcome,
                 finding.rights_match is Tri.NO, limit.last_day or date.max, finding.mechanism)
@@ -598,6 +909,7 @@ def explain(finding: MechanismFinding) -> str:
         hard = "a strict limit" if limit.hardness is Hardness.HARD else "a soft limit"
         parts.append(f"File by {_day(limit.last_day)} ({limit.time_zone}), {limit.days_remaining} days from now; "
                      f"{hard}.")
+        parts += limit.caveats
     else:
         parts.append(limit.explanation)
     if finding.verdict in (Verdict.CANDIDATE_WITH_WARNINGS, Verdict.CHECK):
@@ -617,6 +929,10 @@ def filing_deadlines(findings: list[MechanismFinding]) -> list[FilingDeadline]:
             continue
         for limit in finding.time_limits:
             if limit.status is not TimeLimitStatus.OPEN or limit.last_day is None or limit.ends_at_utc is None:
+                continue
+            # Belt and braces: a limit read from an unconfirmed rule is guidance (assess_time_limit),
+            # and must never become a watched deadline someone relies on.
+            if limit.citation.status is RuleStatus.UNCONFIRMED:
                 continue
             moves = bool(limit.moves_on_non_working_day)
             deadlines.append(FilingDeadline(

@@ -80,6 +80,9 @@ class TimeLimitStatus(StrEnum):
     NOT_STARTED = "not_started"
     NO_FIXED_LIMIT = "no_fixed_limit"
     NOT_APPLICABLE = "not_applicable"
+    # A figure from practice or an unconfirmed rule: its date is shown as guidance, never as a
+    # last day, and it is never scheduled as a deadline (ADR 0010).
+    GUIDANCE = "guidance"
 
 
 # The order in which one time-limit status outweighs another when a mechanism has several limits.
@@ -91,6 +94,7 @@ STATUS_WEIGHT = [
     TimeLimitStatus.OPEN,
     TimeLimitStatus.NO_FIXED_LIMIT,
     TimeLimitStatus.NOT_APPLICABLE,
+    TimeLimitStatus.GUIDANCE,
 ]
 
 
@@ -115,6 +119,19 @@ class TimeLimit(_Out):
     citation: Citation
     calendar_citation: Citation | None = None
     stop_citation: Citation | None = None
+    guidance_day: date | None = None
+    caveats: list[str] = []
+
+
+class ProtocolRightCheck(_Out):
+    """A right invoked that exists only in an additional protocol, against each respondent state."""
+
+    right_invoked: str
+    protocol_right: str
+    answer: Tri  # whether it can be heard against at least one respondent state
+    reasons: list[str]
+    citation: Citation
+    sources: list[Citation]
 
 
 Severity = Literal["bars", "check"]
@@ -174,6 +191,7 @@ class MechanismFinding(_Out):
     rights_note: str
     interim_measures: InterimMeasuresRoute | None = None
     citations: list[Citation]
+    protocol_rights: list[ProtocolRightCheck] = []
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -13,6 +13,7 @@ rule.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Literal
@@ -48,6 +49,10 @@ class ExhaustionException(StrEnum):
 class StartEvent(StrEnum):
     FINAL_DECISION = "final_decision"
     NOTIFICATION_OF_DECISION = "notification_of_decision"
+    # Service of the final decision where domestic law provides for it, else knowledge of it (ECtHR:
+    # Worm v. Austria para 33). Without a date of service or knowledge, the engine counts from the
+    # decision itself: the earliest the period can start, so never a last day too late.
+    KNOWLEDGE_OF_DECISION = "knowledge_of_decision"
     EXHAUSTION = "exhaustion"
     END_OF_OTHER_PROCEDURE = "end_of_other_procedure"
     NONE = "none"
@@ -165,11 +170,17 @@ class StopRule(Sourced):
 
 
 class Transition(Sourced):
-    """An older length that applies when the start date is before ``applies_if_start_before``."""
+    """An older length that applies when a date is before ``applies_if_start_before``.
+
+    ``keyed_on`` says which date: the start of the period, or the date the final decision was
+    taken (Protocol 15 Art 8(3) keys the ECtHR's six months on the final decision, while the count
+    itself starts from service or knowledge).
+    """
 
     applies_if_start_before: date
     length: int = Field(ge=1)
     unit: Unit
+    keyed_on: Literal["start", "final_decision"] = "start"
 
 
 class LimitSpec(Sourced):
@@ -184,6 +195,13 @@ class LimitSpec(Sourced):
     stop: StopRule | None = None
     non_working_day: NonWorkingDayRule | None = None
     transitions: tuple[Transition, ...] = ()
+    # A figure the body's practice has used, not a rule (the ACHPR's six months): shown as guidance
+    # with its date, never a governing last day or a scheduled deadline (ADR 0010).
+    indicative: bool = False
+    # Why an extraordinary or ineffective remedy does not start this period (Berdzenishvili).
+    remedies_counted: Sourced | None = None
+    # Where set, a remedy before the national body of ICERD Art 14(2) starts this period (Art 14(5)).
+    national_body: Sourced | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> LimitSpec:
@@ -198,6 +216,8 @@ class LimitSpec(Sourced):
                 raise ValueError(f"a {self.kind.value} limit has no length, unit or transitions")
         if self.hardness is Hardness.SOFT and not self.override_reason:
             raise ValueError("a soft limit needs the override_reason one could give")
+        if self.indicative and self.kind is not LimitKind.FIXED:
+            raise ValueError("only a fixed figure can be indicative")
         starts = [t.applies_if_start_before for t in self.transitions]
         if starts != sorted(starts):
             raise ValueError("transitions must be ordered by applies_if_start_before")
@@ -216,6 +236,14 @@ class NotCounted(Sourced):
     mechanism: str = Field(pattern=CODE_PATTERN)
 
 
+class ReservationRule(Sourced):
+    """States' reservations that widen the bar to matters already examined elsewhere (many European
+    states' reservations to ICCPR-OP1 Art 5(2)(a)); ``acceptance`` names the list of those states."""
+
+    acceptance: str = Field(pattern=CODE_PATTERN)
+    explanation: str
+
+
 class DuplicationRule(Sourced):
     blocks: Blocks
     not_counted: tuple[NotCounted, ...] = ()
@@ -223,6 +251,42 @@ class DuplicationRule(Sourced):
     examined_elsewhere_note: str | None = Field(
         default=None, description="what to check when the matter was examined elsewhere but that does not bar"
     )
+    examined_reservation: ReservationRule | None = None
+
+
+class ProtocolRight(Sourced):
+    """A right that exists only in an additional protocol: it can be heard only against a state that
+    ratified that protocol (e.g. ECHR Protocol 1 Art 1, property). ``patterns`` are regular
+    expressions (case-insensitive) that recognise the right in the rights invoked."""
+
+    id: str = Field(pattern=CODE_PATTERN)
+    name: str
+    patterns: tuple[str, ...] = Field(min_length=1)
+    acceptance: str = Field(pattern=CODE_PATTERN)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a regular expression: {exc}") from exc
+        return patterns
+
+
+class TemporalScopeRule(Sourced):
+    """The body hears facts after the instrument entered into force for the state (ratione temporis).
+
+    ``acceptance`` names the list holding the entry-into-force dates; ``continuing`` says what a
+    continuing violation that began earlier does: ``extends`` (the part after entry into force is
+    heard), ``check`` (the body's practice is not settled here) or ``no`` (only events that began
+    afterwards, e.g. CED urgent actions).
+    """
+
+    acceptance: str = Field(pattern=CODE_PATTERN)
+    continuing: Literal["extends", "check", "no"]
+    explanation: str
 
 
 class InterimRule(Sourced):
@@ -262,6 +326,8 @@ class MechanismRules(_Strict):
     time_limit: TimeLimitRule
     non_duplication: DuplicationRule
     interim_measures: InterimRule
+    protocol_rights: tuple[ProtocolRight, ...] = ()
+    temporal_scope: TemporalScopeRule | None = None
 
     @field_validator("time_zone")
     @classmethod

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..admissibility.acceptances import AcceptanceDataset
-from ..admissibility.catalogue import Catalogue, load_acceptances, load_catalogue
+from ..admissibility import AcceptanceDataset, Catalogue, load_acceptances, load_catalogue
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 
 class AssessmentOut(BaseModel):
@@ -12,7 +12,7 @@ class AssessmentOut(BaseModel):
     complaint_version: int
     rules_version: str
     created_at: datetime
-    stale: bool
+    stale: StrictBool
     stale_reasons: list[str]
     result: dict[str, Any]
 

@@ -13,7 +13,7 @@ from comitas_shared.auth import InstitutionId, Principal
 from comitas_shared.errors import NotFound
 from comitas_shared.events.outbox import add_event
 
-from ..admissibility.engine import assess
+from ..admissibility import FilingDeadline, assess
 from ..complaints import service as complaints
 from ..models import tables
 from . import domain, repository
@@ -47,7 +47,8 @@ async def run_assessment(session: AsyncSession, platform: Platform, *, principal
                         complaint_version=complaint.version, rules_version=rules.version,
                         result=result.model_dump(mode="json"), created_at=now)
     await repository.add(session, stored)
-    previous_keys = domain.deadline_keys(complaint_id, previous.result) if previous else set()
+    previous_keys = (domain.deadline_keys(complaint_id, previous.result) if previous
+                     else domain.handed_over_keys(complaint_id, complaint.transferred_from))
     for event in domain.events_for(assessment=result, assessment_id=stored.id, complaint_id=complaint_id,
                                    reference=complaint.reference, institution_id=principal.institution_id,
                                    previous_keys=previous_keys, now=now, source=platform.source, today=today):
@@ -85,3 +86,31 @@ def catalogue_of(rules: Rules) -> MechanismCatalogueOut:
             for code, m in sorted(rules.catalogue.mechanisms.items())
         ],
     )
+
+
+async def hand_over_deadlines(session: AsyncSession, platform: Platform, *, owner: InstitutionId,
+                              from_complaint_id: str, recipient: InstitutionId, to_complaint_id: str,
+                              to_reference: str, now: datetime) -> list[FilingDeadline]:
+    """A transfer's deadlines: withdrawn for the sender, requested for the recipient (same last days and
+    rules), from the sender's latest assessment; nothing when the complaint was never assessed."""
+    latest = await repository.latest(session, owner, from_complaint_id)
+    if latest is None:
+        return []
+    events, handed = domain.handover_events(
+        assessment=latest.result, from_institution_id=owner, from_complaint_id=from_complaint_id,
+        to_institution_id=recipient, to_complaint_id=to_complaint_id, to_reference=to_reference,
+        today=now.astimezone(ASSESSMENT_DAY_ZONE).date(), now=now, source=platform.source)
+    for event in events:
+        await add_event(session, tables, event)
+    return handed
+
+
+async def forget_facts(session: AsyncSession, *, institution_id: InstitutionId, complaint_id: str) -> int:
+    """Erasure: the stored assessments keep only what names no one (the rules' versions, the day, and the
+    filing deadlines as codes, dates and rule citations); their findings, which quote the complaint's
+    facts (the domestic remedies' descriptions among them), go. Returns how many were emptied."""
+    rows = await repository.for_complaint(session, institution_id, complaint_id, limit=10_000)
+    for row in rows:
+        row.result = domain.erased_result(row.result)
+    await session.flush()
+    return len(rows)

@@ -103,7 +103,10 @@ def test_iachr_exception_to_exhaustion_turns_the_limit_into_a_reasonable_time(ru
 
 
 def test_a_passed_hard_limit_excludes_the_mechanism(run, make_facts: MakeFacts) -> None:
-    assessment = run(make_facts(), date(2024, 3, 1))
+    # Corrected (issue 8, class 1): the decision of 31 October 2023 was served on 6 November 2023, so the
+    # four months end on 6 March 2024 (Worm v. Austria para 33), not on 29 February: 1 March was in time.
+    assert run(make_facts(), date(2024, 3, 6)).finding("echr").verdict is Verdict.CANDIDATE
+    assessment = run(make_facts(), date(2024, 3, 7))
     finding = assessment.finding("echr")
     assert finding.time_limits[0].status is TimeLimitStatus.EXPIRED
     assert finding.verdict is Verdict.OUT_OF_TIME
@@ -341,16 +344,18 @@ def test_recommendations_put_binding_in_time_candidates_first(run, make_facts: M
     assert verdicts == sorted(verdicts, key=order.index)
     assert not {"achpr", "iachr", "ecsr", "wgad"} & set(ranked)  # unavailable ones are left out
     first = assessment.recommendations[0].explanation
-    assert "Thursday 29 February 2024 (Europe/Paris)" in first and "bind" in first
+    # Counted from service on 6 November 2023 (issue 8, class 1), not from the decision of 31 October.
+    assert "Wednesday 6 March 2024 (Europe/Paris)" in first and "bind" in first
 
 
 def test_filing_deadlines_are_ready_to_become_deadline_requests(run, make_facts: MakeFacts) -> None:
     assessment = run(make_facts(), date(2024, 1, 15))
     deadlines = {d.mechanism: d for d in assessment.deadlines}
     echr = deadlines["echr"]
+    # From service of the decision (6 November 2023), not from the decision itself (issue 8, class 1).
     assert (echr.last_day, echr.time_zone, echr.hard, echr.moves_on_non_working_day) == (
-        date(2024, 2, 29), "Europe/Paris", True, False)
-    assert echr.ends_at_utc == datetime(2024, 2, 29, 22, 59, 59, 999_000, tzinfo=UTC)
+        date(2024, 3, 6), "Europe/Paris", True, False)
+    assert echr.ends_at_utc == datetime(2024, 3, 6, 22, 59, 59, 999_000, tzinfo=UTC)
     assert echr.stop_event.value == "dispatch"
     assert echr.citation.mechanism == "echr" and echr.calendar_citation is not None
     assert deadlines["ccpr"].hard is False  # the HRC's five-year presumption is soft
@@ -378,8 +383,8 @@ def test_the_assessment_serialises_to_json(run, make_facts: MakeFacts, catalogue
     assert data["rules_version"] == catalogue.version
     assert data["assessed_on"] == "2024-01-15"
     echr = next(f for f in data["findings"] if f["mechanism"] == "echr")
-    assert echr["time_limits"][0]["last_day"] == "2024-02-29"
-    assert echr["time_limits"][0]["ends_at_utc"] == "2024-02-29T22:59:59.999000Z"
+    assert echr["time_limits"][0]["last_day"] == "2024-03-06"  # from service, 6 November 2023
+    assert echr["time_limits"][0]["ends_at_utc"] == "2024-03-06T22:59:59.999000Z"
     assert json.loads(json.dumps(data)) == data
     assert Assessment.model_validate(data) == assessment
 

@@ -1,4 +1,8 @@
-"""A delivery's life: pending → delivered, or pending → … → dead; redelivery starts a new round."""
+"""A delivery's life: pending → delivered; pending → … → dead once the attempts of a round are spent;
+pending → failed when the receiver refused for good (an SMTP 5xx); redelivery starts a new round.
+
+A delivery is one event or one day's digest, for one subscription, on its channel (webhook or e-mail).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,21 @@ class DeliveryState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    FAILED = "failed"
     CANCELLED = "cancelled"
 
 
-REDELIVERABLE = frozenset({DeliveryState.DELIVERED, DeliveryState.DEAD})
+class DeliveryKind(StrEnum):
+    EVENT = "event"
+    DIGEST = "digest"
+
+
+class Channel(StrEnum):
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+REDELIVERABLE = frozenset({DeliveryState.DELIVERED, DeliveryState.DEAD, DeliveryState.FAILED})
 
 
 def is_success(status_code: int | None) -> bool:
@@ -23,7 +38,7 @@ def is_success(status_code: int | None) -> bool:
 
 def backoff_ceiling(attempts_made: int, *, base: float, cap: float) -> float:
     """Exponential: base, 2·base, 4·base … after the 1st, 2nd, 3rd failed attempt, never above cap."""
-    return min(cap, base * 2 ** max(0, attempts_made - 1))
+    return min(cap, base * 2.0 ** max(0, attempts_made - 1))
 
 
 def retry_delay(attempts_made: int, *, base: float, cap: float, draw: float) -> float:
@@ -41,11 +56,14 @@ class AfterAttempt:
 
 
 def after_attempt(*, attempt_count: int, succeeded: bool, max_attempts: int, now: datetime,
-                  delay_seconds: float) -> AfterAttempt:
-    """The state after one more attempt of the current round (``attempt_count`` attempts before it)."""
+                  delay_seconds: float, permanent: bool = False) -> AfterAttempt:
+    """The state after one more attempt of the current round (``attempt_count`` attempts before it).
+    A permanent refusal is not tried again."""
     made = attempt_count + 1
     if succeeded:
         return AfterAttempt(DeliveryState.DELIVERED, made, None, now)
+    if permanent:
+        return AfterAttempt(DeliveryState.FAILED, made, None, None)
     if made >= max_attempts:
         return AfterAttempt(DeliveryState.DEAD, made, None, None)
     return AfterAttempt(DeliveryState.PENDING, made, now + timedelta(seconds=delay_seconds), None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlmodel import Field
 
 from comitas_shared.db import UTCDateTime
@@ -12,7 +12,8 @@ from ..models import Base
 
 
 class Delivery(Base, table=True):
-    """One event for one subscription, from the first attempt to delivered or dead."""
+    """One event (or one day's digest of events) for one subscription on its channel, from the first
+    attempt to delivered, dead or failed."""
 
     __tablename__ = "delivery"
     __table_args__ = (
@@ -25,6 +26,10 @@ class Delivery(Base, table=True):
     id: str = Field(primary_key=True, max_length=64)
     institution_id: str = Field(max_length=64)
     subscription_id: str = Field(sa_column=Column(String(64), ForeignKey("subscription.id"), nullable=False))
+    channel: str = Field(default="webhook", sa_column=Column(String(16), nullable=False, server_default="webhook"))
+    # event: ``event_id``/``envelope`` are the event's; digest: ``event_id`` is the period's key
+    # (``digest:<end>``), ``envelope`` its period, and the events are digest_item rows.
+    kind: str = Field(default="event", sa_column=Column(String(16), nullable=False, server_default="event"))
     event_id: str = Field(max_length=64)
     event_type: str = Field(max_length=128)
     envelope: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -38,6 +43,8 @@ class Delivery(Base, table=True):
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # A digest takes no more events once its first attempt starts (what is retried is what was sent).
+    sealed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -54,3 +61,6 @@ class DeliveryAttempt(Base, table=True):
     status_code: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     duration_ms: int
+    # Written false before the request goes out and set true with its outcome, so a worker that takes
+    # over after a crash knows an attempt was under way (and the receiver may have it already).
+    finished: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))

@@ -10,10 +10,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId, institution_id_for_system
-from comitas_shared.pagination import PageRequest, paginate
+from comitas_shared.pagination import PageKey, PageRequest
 
 from .domain import DeliveryState
 from .models import Delivery, DeliveryAttempt
+
+NEWEST_FIRST = PageKey(at=Delivery.created_at, id=Delivery.id)
 
 
 async def add(session: AsyncSession, delivery: Delivery) -> None:
@@ -27,14 +29,48 @@ async def get(session: AsyncSession, institution_id: InstitutionId, delivery_id:
 
 
 async def list_page(session: AsyncSession, institution_id: InstitutionId, page: PageRequest, *,
-                    state: str | None = None, subscription_id: str | None = None) -> list[Delivery]:
+                    state: str | None = None, subscription_id: str | None = None, channel: str | None = None,
+                    kind: str | None = None) -> list[Delivery]:
     query = select(Delivery).where(Delivery.institution_id == institution_id)
     if state is not None:
         query = query.where(Delivery.state == state)
     if subscription_id is not None:
         query = query.where(Delivery.subscription_id == subscription_id)
-    query = paginate(query, page, at=Delivery.created_at, id_=Delivery.id)
+    if channel is not None:
+        query = query.where(Delivery.channel == channel)
+    if kind is not None:
+        query = query.where(Delivery.kind == kind)
+    query = NEWEST_FIRST.apply(query, page)
     return list((await session.execute(query)).scalars())
+
+
+async def find(session: AsyncSession, institution_id: InstitutionId, subscription_id: str,
+               event_id: str) -> Delivery | None:
+    query = select(Delivery).where(Delivery.institution_id == institution_id,
+                                   Delivery.subscription_id == subscription_id, Delivery.event_id == event_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def hold_open_digest(session: AsyncSession, institution_id: InstitutionId, delivery_id: str,
+                           now: datetime) -> bool:
+    """Whether a digest still takes events. The update keeps its row locked until the caller commits
+    (PostgreSQL), so the worker's ``seal`` waits for the event being added; on SQLite writers take
+    turns anyway."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.institution_id == institution_id, Delivery.id == delivery_id,
+               Delivery.state == DeliveryState.PENDING, Delivery.sealed_at.is_(None))  # type: ignore[union-attr]
+        .values(updated_at=now))
+    return result.rowcount == 1
+
+
+async def seal(session: AsyncSession, institution_id: InstitutionId, delivery_id: str, now: datetime) -> None:
+    """A digest takes no more events: what its first attempt sends is what every retry sends."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.institution_id == institution_id, Delivery.id == delivery_id,
+               Delivery.sealed_at.is_(None))  # type: ignore[union-attr]
+        .values(sealed_at=now))
 
 
 async def attempts(session: AsyncSession, institution_id: InstitutionId, delivery_id: str) -> list[DeliveryAttempt]:
@@ -106,6 +142,38 @@ async def next_due_at(session: AsyncSession, *, after: datetime) -> datetime | N
 
         value = value.replace(tzinfo=UTC)
     return value
+
+
+async def unfinished_attempts(session: AsyncSession, institution_id: InstitutionId,
+                              delivery_id: str) -> list[DeliveryAttempt]:
+    query = select(DeliveryAttempt).where(DeliveryAttempt.institution_id == institution_id,
+                                          DeliveryAttempt.delivery_id == delivery_id,
+                                          DeliveryAttempt.finished.is_(False))  # type: ignore[attr-defined]
+    return list((await session.execute(query)).scalars())
+
+
+async def record_outcome(session: AsyncSession, institution_id: InstitutionId, attempt_id: str, *,
+                         status_code: int | None, error: str | None, duration_ms: int) -> None:
+    await session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.institution_id == institution_id, DeliveryAttempt.id == attempt_id)
+        .values(status_code=status_code, error=error, duration_ms=duration_ms, finished=True))
+
+
+async def renew_leases(session: AsyncSession, *, token: str, delivery_ids: list[str], lease_until: datetime) -> int:
+    """Extends the leases this worker still holds (a slow receiver must not let another replica start
+    the same delivery). Across institutions: the worker's own leases, found by its token."""
+    result = await session.execute(
+        update(Delivery).where(Delivery.locked_by == token, Delivery.id.in_(delivery_ids))  # type: ignore[attr-defined]
+        .values(locked_until=lease_until))
+    return int(result.rowcount or 0)
+
+
+async def release_leases(session: AsyncSession, *, token: str) -> int:
+    """Gives back every lease this worker holds (on shutdown), so another replica may start at once."""
+    result = await session.execute(
+        update(Delivery).where(Delivery.locked_by == token).values(locked_until=None, locked_by=None))
+    return int(result.rowcount or 0)
 
 
 async def finish_attempt(session: AsyncSession, institution_id: InstitutionId, delivery_id: str, *, token: str,

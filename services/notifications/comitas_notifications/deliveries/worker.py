@@ -1,60 +1,84 @@
-"""Sends pending deliveries as Standard Webhooks requests, with retries, in every replica at once.
+"""Sends pending deliveries on their channel (webhook, e-mail), with retries, in every replica at once.
 
 Each pass leases due deliveries (``locked_until``/``locked_by``), sends them concurrently, and
-records each attempt in a transaction of its own. A replica that dies mid-attempt leaves a lease that
-expires, and another replica takes the delivery over; the receiver may then see it twice, with the
-same ``webhook-id``, which is what Standard Webhooks receivers deduplicate on.
+records each attempt in a transaction of its own. What a channel does is only to prepare and send
+(``channels.py``): leases, the attempt log, backoff, dead letters and redelivery are the same for all.
+Delivery is at least once; three things keep the "twice" rare and short:
+
+- leases are short and renewed while a request is in flight, so a slow receiver keeps its delivery
+  and a dead worker's leases lapse within one lease period (not minutes);
+- on shutdown the worker gives its leases back, so another replica starts at once;
+- an attempt is recorded (unfinished) before the request goes out, so the worker that takes over after
+  a crash counts it and logs that its outcome is unknown.
+
+A receiver may still see a delivery twice, with the same ``webhook-id`` (webhooks: what Standard
+Webhooks receivers deduplicate on) or the same ``Message-ID`` (e-mail).
+
+A digest is a delivery due at the end of its period; its first attempt seals it (no more events join),
+so every retry sends the same message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import random
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
-import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from comitas_shared import randomness
 from comitas_shared.auth import InstitutionId
+from comitas_shared.clock import Clock, real_now
 from comitas_shared.db import Database
-from comitas_shared.events.envelope import CloudEvent, new_event_id
+from comitas_shared.events.envelope import new_event_id
 from comitas_shared.tasks import cancel_and_wait
-from comitas_shared.telemetry import SpanKind, span_from_headers
 
 from ..settings import NotificationsSettings
-from ..subscriptions import repository as subscriptions
-from ..subscriptions.secrets import SecretBox, binding_for
-from ..subscriptions.targets import Resolver, TargetNotAllowed, check_target, system_resolver
-from . import repository
-from .domain import DeliveryState, after_attempt, is_success, retry_delay
+from ..signing_secrets import SecretBox
+from ..subscriptions import service as subscriptions
+from ..webhook_targets import Resolver, system_resolver
+from . import repository, service
+from .channels import ChannelSender, Outcome, Unsendable
+from .domain import DeliveryState, after_attempt, retry_delay
+from .email_channel import EmailChannel
 from .models import DeliveryAttempt
 from .repository import Claimed
-from .signing import webhook_headers
+from .webhook import WebhookChannel
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 500
 
 
+def default_channels(settings: NotificationsSettings, resolver: Resolver) -> dict[str, ChannelSender]:
+    channels: list[ChannelSender] = [WebhookChannel(settings, resolver=resolver), EmailChannel(settings)]
+    return {channel.name: channel for channel in channels}
+
+
 class DeliveryWorker:
     def __init__(self, *, database: Database, settings: NotificationsSettings, secrets: SecretBox,
-                 resolver: Resolver = system_resolver, draw: Callable[[], float] = random.random) -> None:
+                 resolver: Resolver = system_resolver, clock: Clock = real_now,
+                 draw: Callable[[], float] = lambda: randomness.uniform(0.0, 1.0),
+                 channels: Mapping[str, ChannelSender] | None = None) -> None:
         self.database = database
+        self.clock = clock
         self.settings = settings
         self.secrets = secrets
         self.resolver = resolver
         self.draw = draw
+        self.channels = dict(channels) if channels is not None else default_channels(settings, resolver)
         self.token = uuid.uuid4().hex
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
-        self._http: httpx.AsyncClient | None = None
         self._next_due: datetime | None = None
+        # Deliveries whose request is in flight: their leases are renewed until the outcome is written.
+        self._held: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -64,26 +88,27 @@ class DeliveryWorker:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        # Pinned connections (see targets.py) must not be reused for another host name behind the same
-        # address, so keep-alive is off when targets are checked.
-        keepalive = 20 if self.settings.allow_private_webhook_targets else 0
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(self.settings.webhook_timeout_seconds), follow_redirects=False,
-            trust_env=False, limits=httpx.Limits(max_keepalive_connections=keepalive),
-            headers={"user-agent": "Comitas-Webhooks/1"})
-        self._task = asyncio.create_task(self._run(), name="webhook-delivery-worker")
+        self._task = asyncio.create_task(self._run(), name="delivery-worker")
+        self._renewer = asyncio.create_task(self._renew_forever(), name="delivery-lease-renewal")
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
-        self._task = None
+        await cancel_and_wait(self._renewer)
+        self._task = self._renewer = None
         for task in list(self._running):
             task.cancel()
         for task in list(self._running):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        try:
+            async with self.database.transaction() as session:
+                released = await repository.release_leases(session, token=self.token)
+            if released:
+                log.info("delivery worker: gave back %s leases on shutdown", released)
+        except Exception:  # noqa: BLE001 - the leases then lapse on their own
+            log.exception("delivery worker: could not give back its leases")
+        for channel in self.channels.values():
+            await channel.close()
 
     async def _run(self) -> None:
         while True:
@@ -91,21 +116,37 @@ class DeliveryWorker:
             self._wake.clear()
             if capacity > 0:
                 try:
-                    for claimed in await self._claim(capacity):
-                        task = asyncio.create_task(self._attempt(claimed), name=f"webhook-{claimed.delivery_id}")
+                    for claimed in await self._claim(capacity, self.clock()):
+                        task = asyncio.create_task(self._attempt(claimed), name=f"delivery-{claimed.delivery_id}")
                         self._running.add(task)
                         task.add_done_callback(self._running.discard)
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the worker must outlive a failed pass
-                    log.exception("webhook worker: claiming failed")
+                    log.exception("delivery worker: claiming failed")
             await self._sleep()
+
+    async def _renew_forever(self) -> None:
+        interval = self.settings.webhook_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self._held:
+                continue
+            try:
+                lease_until = self.clock() + timedelta(seconds=self.settings.webhook_lease_seconds)
+                async with self.database.transaction() as session:
+                    await repository.renew_leases(session, token=self.token, delivery_ids=sorted(self._held),
+                                                  lease_until=lease_until)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the next round tries again before the lease lapses
+                log.exception("delivery worker: renewing leases failed")
 
     async def _sleep(self) -> None:
         timeout = self.settings.webhook_poll_seconds
         has_capacity = len(self._running) < self.settings.webhook_concurrency
         if self._next_due is not None and has_capacity:
-            timeout = min(timeout, max(0.0, (self._next_due - datetime.now(UTC)).total_seconds()))
+            timeout = min(timeout, max(0.0, (self._next_due - self.clock()).total_seconds()))
         waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._wake.wait()), *self._running}
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -114,8 +155,18 @@ class DeliveryWorker:
                 if waiter not in self._running:
                     waiter.cancel()
 
-    async def _claim(self, limit: int) -> list[Claimed]:
-        now = datetime.now(UTC)
+    async def run_once(self, now: datetime) -> int:
+        """One pass as of ``now``, without the loop: claims what is due and attempts it, and returns how
+        many were attempted. Tests drive the worker through this with a clock of their own."""
+        claimed = await self._claim(self.settings.webhook_concurrency, now)
+        await asyncio.gather(*(self._attempt(c) for c in claimed))
+        return len(claimed)
+
+    async def close(self) -> None:
+        """Stops the loop (if started) and closes the channels' connections."""
+        await self.stop()
+
+    async def _claim(self, limit: int, now: datetime) -> list[Claimed]:
         lease_until = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         async with self.database.transaction() as session:
             claimed = await repository.claim_due(session, now=now, lease_until=lease_until, token=self.token,
@@ -129,72 +180,71 @@ class DeliveryWorker:
         except asyncio.CancelledError:
             raise
         except Exception:  # the lease expires and the delivery is tried again
-            log.exception("webhook worker: attempt on %s failed", claimed.delivery_id)
+            log.exception("delivery worker: attempt on %s failed", claimed.delivery_id)
 
     async def attempt(self, institution_id: InstitutionId, delivery_id: str) -> None:
         async with self.database.transaction() as session:
             delivery = await repository.get(session, institution_id, delivery_id)
             if delivery is None or delivery.locked_by != self.token:
                 return
-            subscription = await subscriptions.get(session, institution_id, delivery.subscription_id)
-            if subscription is None:
-                now = datetime.now(UTC)
-                await repository.finish_attempt(session, institution_id, delivery_id, token=self.token, values={
-                    "state": DeliveryState.CANCELLED, "next_attempt_at": None, "updated_at": now,
-                    "last_error": "the subscription was deleted"})
+            target = await subscriptions.delivery_target(session, self.secrets, institution_id=institution_id,
+                                                         subscription_id=delivery.subscription_id)
+            channel = self.channels.get(delivery.channel)
+            if target is None or channel is None or target.channel != delivery.channel:
+                await self._give_up(session, institution_id, delivery_id, DeliveryState.CANCELLED,
+                                    "the subscription was deleted" if target is None
+                                    else f"no {delivery.channel} channel for this subscription")
                 return
-            secret = self.secrets.open(subscription.secret_ciphertext,
-                                       binding=binding_for(institution_id, subscription.id))
-            url, envelope, traceparent = subscription.url, delivery.envelope, delivery.traceparent
-            attempt_count = delivery.attempt_count
+            job = await service.load_job(session, delivery, target, seal_at=self.clock())
+            if not job.events:
+                await self._give_up(session, institution_id, delivery_id, DeliveryState.CANCELLED,
+                                    "nothing to send: the digest gathered no event")
+                return
+            prepared = await channel.prepare(session, job)
+            # Attempts a crashed worker left unfinished: the receiver may have them. They count.
+            orphaned = await repository.unfinished_attempts(session, institution_id, delivery_id)
+            for row in orphaned:
+                row.finished = True
+                row.error = "outcome unknown: the worker stopped during this attempt"
+            attempt_count = delivery.attempt_count + len(orphaned)
+            attempt_row = DeliveryAttempt(
+                id=new_event_id(), delivery_id=delivery_id, institution_id=institution_id,
+                number=await repository.attempts_made(session, institution_id, delivery_id) + 1,
+                attempted_at=self.clock(), status_code=None, error=None, duration_ms=0, finished=False)
+            await repository.add_attempt(session, attempt_row)
 
-        event = CloudEvent.from_record(envelope)
-        body = json.dumps(event.structured(), separators=(",", ":"), ensure_ascii=False).encode()
-        started_at = datetime.now(UTC)
         started = time.monotonic()
-        status_code, error = await self._send(url, secret, event.id, body, traceparent)
+        if isinstance(prepared, Unsendable):
+            outcome = Outcome(succeeded=False, error=prepared.error[:MAX_ERROR_LENGTH], permanent=prepared.permanent)
+        else:
+            self._held.add(delivery_id)
+            try:
+                outcome = await channel.send(prepared)
+            finally:
+                self._held.discard(delivery_id)
         duration_ms = int((time.monotonic() - started) * 1000)
+        await self._record(institution_id, delivery_id, attempt_row.id, attempt_count, outcome, duration_ms)
 
-        now = datetime.now(UTC)
-        succeeded = is_success(status_code)
+    async def _give_up(self, session: AsyncSession, institution_id: InstitutionId, delivery_id: str,
+                       state: DeliveryState, why: str) -> None:
+        await repository.finish_attempt(session, institution_id, delivery_id, token=self.token, values={
+            "state": state, "next_attempt_at": None, "updated_at": self.clock(), "last_error": why})
+
+    async def _record(self, institution_id: InstitutionId, delivery_id: str, attempt_id: str, attempt_count: int,
+                      outcome: Outcome, duration_ms: int) -> None:
+        now = self.clock()
         delay = retry_delay(attempt_count + 1, base=self.settings.webhook_retry_base_seconds,
                             cap=self.settings.webhook_retry_max_seconds, draw=self.draw())
-        outcome = after_attempt(attempt_count=attempt_count, succeeded=succeeded,
-                                max_attempts=self.settings.webhook_max_attempts, now=now, delay_seconds=delay)
-        if error is None and not succeeded:
-            error = f"the receiver answered {status_code}"
+        after = after_attempt(attempt_count=attempt_count, succeeded=outcome.succeeded, permanent=outcome.permanent,
+                              max_attempts=self.settings.webhook_max_attempts, now=now, delay_seconds=delay)
+        error = outcome.error
         async with self.database.transaction() as session:
-            number = await repository.attempts_made(session, institution_id, delivery_id) + 1
-            await repository.add_attempt(session, DeliveryAttempt(
-                id=new_event_id(), delivery_id=delivery_id, institution_id=institution_id, number=number,
-                attempted_at=started_at, status_code=status_code, error=error, duration_ms=duration_ms))
+            await repository.record_outcome(session, institution_id, attempt_id, status_code=outcome.status_code,
+                                            error=error, duration_ms=duration_ms)
             await repository.finish_attempt(session, institution_id, delivery_id, token=self.token, values={
-                "state": outcome.state, "attempt_count": outcome.attempt_count,
-                "next_attempt_at": outcome.next_attempt_at, "delivered_at": outcome.delivered_at,
-                "last_status_code": status_code, "last_error": None if succeeded else error, "updated_at": now})
-        if outcome.next_attempt_at is not None and (self._next_due is None or outcome.next_attempt_at < self._next_due):
-            self._next_due = outcome.next_attempt_at
-
-    async def _send(self, url: str, secret: str, message_id: str, body: bytes,
-                    traceparent: str | None) -> tuple[int | None, str | None]:
-        """One attempt: check the target again (its DNS may have changed), sign, post. Returns the status
-        code, or the error when no answer came. The span continues the trace of the event."""
-        assert self._http is not None, "the worker is not started"
-        carrier = {"traceparent": traceparent} if traceparent else {}
-        with span_from_headers("webhook deliver", carrier, kind=SpanKind.INTERNAL,
-                               attributes={"messaging.message.id": message_id}):
-            try:
-                target = await check_target(url, allow_private=self.settings.allow_private_webhook_targets,
-                                            resolver=self.resolver)
-            except TargetNotAllowed as exc:
-                return None, f"target refused: {exc.detail}"[:MAX_ERROR_LENGTH]
-            headers = {**webhook_headers(secret, message_id, int(time.time()), body), **target.headers()}
-            try:
-                # The whole exchange is bounded, not just each read: a receiver that drips its answer
-                # byte by byte must not hold a worker slot for ever. The body of the answer is not read.
-                async with asyncio.timeout(self.settings.webhook_timeout_seconds + 1):
-                    async with self._http.stream("POST", target.request_url(), content=body, headers=headers,
-                                                 extensions=target.extensions()) as response:
-                        return response.status_code, None
-            except (httpx.HTTPError, TimeoutError, OSError) as exc:
-                return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+                "state": after.state, "attempt_count": after.attempt_count,
+                "next_attempt_at": after.next_attempt_at, "delivered_at": after.delivered_at,
+                "last_status_code": outcome.status_code, "last_error": None if outcome.succeeded else error,
+                "updated_at": now})
+        if after.next_attempt_at is not None and (self._next_due is None or after.next_attempt_at < self._next_due):
+            self._next_due = after.next_attempt_at

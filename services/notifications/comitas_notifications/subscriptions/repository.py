@@ -8,9 +8,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId
-from comitas_shared.pagination import PageRequest, paginate
+from comitas_shared.pagination import PageKey, PageRequest
 
 from .models import Subscription
+
+NEWEST_FIRST = PageKey(at=Subscription.created_at, id=Subscription.id)
 
 
 async def add(session: AsyncSession, subscription: Subscription) -> None:
@@ -30,7 +32,7 @@ async def get(session: AsyncSession, institution_id: InstitutionId, subscription
 async def list_page(session: AsyncSession, institution_id: InstitutionId, page: PageRequest) -> list[Subscription]:
     query = select(Subscription).where(Subscription.institution_id == institution_id,
                                        Subscription.deleted_at.is_(None))  # type: ignore[union-attr]
-    query = paginate(query, page, at=Subscription.created_at, id_=Subscription.id)
+    query = NEWEST_FIRST.apply(query, page)
     return list((await session.execute(query)).scalars())
 
 

@@ -1,0 +1,7 @@
+from alembic import context
+
+from comitas_mla.models import load_all_models, metadata
+from comitas_shared.migrations import run_env
+
+load_all_models()
+run_env(context, metadata)

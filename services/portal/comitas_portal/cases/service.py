@@ -1,0 +1,192 @@
+"""*Cases*: the institution's complaints from intake, and one case on one page: the facts, the victims
+(masked until a purpose is stated, which intake audits), evidence with hashes and custody, consent, the
+latest assessment with each mechanism's last day, referrals, MLA requests and deadlines, as one
+timeline. Every read is a call to a service's public API with the officer's token."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..mla import service as mla_service
+from ..referrals import service as referral_service
+from ..sessions.service import Officer
+from ..upstream import Unreachable, Upstream, UpstreamProblem
+
+STATUSES = ("received", "under_assessment", "active", "closed", "withdrawn", "transferred")
+ACTIONS = ("start_assessment", "activate", "withdraw", "reopen")
+
+
+async def complaints(upstream: Upstream, officer: Officer, *, search: str | None, status: str | None,
+                     cursor: str | None) -> dict[str, Any]:
+    """One page of the institution's complaints, filtered here by reference, state and respondent state
+    (intake lists them without identities or free text, so that is what can be searched)."""
+    params: dict[str, Any] = {"limit": 100}
+    if cursor:
+        params["cursor"] = cursor
+    page = await upstream.get("intake", "/v1/complaints", token=officer.token, params=params)
+    items = page["items"]
+    if status:
+        items = [item for item in items if item.get("status") == status]
+    if search:
+        needle = search.strip().lower()
+        items = [item for item in items if needle in item.get("reference", "").lower()
+                 or needle in item.get("id", "").lower()
+                 or any(needle == state.lower() for state in item.get("respondent_states", []))]
+    return {"items": items, "next_cursor": page.get("next_cursor")}
+
+
+@dataclass
+class Entry:
+    at: str
+    kind: str
+    title: str
+    detail: str = ""
+
+
+@dataclass
+class Case:
+    complaint: dict[str, Any]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    custody: dict[str, dict[str, Any]] = field(default_factory=dict)
+    consents: list[dict[str, Any]] = field(default_factory=list)
+    assessment: dict[str, Any] | None = None
+    tracks: list[dict[str, Any]] = field(default_factory=list)
+    deadlines: list[dict[str, Any]] = field(default_factory=list)
+    referrals: list[dict[str, Any]] = field(default_factory=list)
+    mla: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+    def timeline(self) -> list[Entry]:
+        entries = [Entry(self.complaint.get("received_at") or self.complaint.get("created_at") or "", "complaint",
+                         "received")]
+        if self.complaint.get("status_changed_at"):
+            entries.append(Entry(self.complaint["status_changed_at"], "complaint", "status",
+                                 self.complaint.get("status", "")))
+        entries += [Entry(item["created_at"], "evidence", "evidence", item["sha256"]) for item in self.evidence]
+        entries += [Entry(item["at"], "consent", "consent", item.get("status", "")) for item in self.consents]
+        if self.assessment:
+            entries.append(Entry(self.assessment["created_at"], "assessment", "assessment"))
+        entries += [Entry(item["created_at"], item["kind"], item["kind"], f"{item['target']} · {item['status']}")
+                    for item in self.tracks]
+        entries += [Entry(item["created_at"], "referral", "referral",
+                          f"{item['recipient_institution_id']} · {item['state']}") for item in self.referrals]
+        entries += [Entry(item["due_at"], "deadline", "deadline", item["title"]) for item in self.deadlines]
+        entries += [Entry(item["created_at"], "mla", "mla", f"{item['reference']} · {item['state']}")
+                    for item in self.mla]
+        return sorted(entries, key=lambda entry: entry.at)
+
+
+async def _optional(service: str, load: Any, missing: list[str], default: Any) -> Any:
+    try:
+        return await load
+    except Unreachable:
+        missing.append(service)
+        return default
+    except UpstreamProblem as problem:
+        if problem.status in (403, 404, 410):
+            return default
+        raise
+
+
+async def case(upstream: Upstream, officer: Officer, complaint_id: str, *, purpose: str | None) -> Case:
+    """The case page's data. The complaint is read first: another institution's answers 404 here, and
+    then nothing else is asked."""
+    headers = {"Comitas-Purpose": purpose} if purpose else None
+    complaint = await upstream.get("intake", f"/v1/complaints/{complaint_id}", token=officer.token, headers=headers)
+    found = Case(complaint=complaint)
+    base = f"/v1/complaints/{complaint_id}"
+    missing: list[str] = []
+    evidence, consents, assessments, tracks, deadlines, referrals, requests = await asyncio.gather(
+        _optional("intake", upstream.get("intake", f"{base}/evidence", token=officer.token, params={"limit": 100}),
+                  missing, {"items": []}),
+        _optional("intake", upstream.get("intake", f"{base}/consents", token=officer.token, params={"limit": 100}),
+                  missing, {"items": []}),
+        _optional("intake", upstream.get("intake", f"{base}/assessments", token=officer.token), missing, []),
+        _optional("intake", upstream.get("intake", f"{base}/referrals", token=officer.token), missing, []),
+        _optional("notifications", upstream.get("notifications", "/v1/deadlines", token=officer.token,
+                                                params={"case_ref": complaint_id, "limit": 100}), missing, {"items": []}),
+        referral_service.of_complaint(upstream, officer, complaint_id),
+        mla_service.of_complaint(upstream, officer, complaint_id),
+    )
+    found.evidence = _items(evidence)
+    found.consents = _items(consents)
+    found.assessment = (assessments or [None])[0]
+    found.tracks = _items(tracks)
+    filings = await _optional("intake", upstream.get("intake", f"{base}/filings", token=officer.token), missing, [])
+    found.tracks += _items(filings)
+    found.deadlines = _items(deadlines)
+    found.referrals = list(referrals)
+    found.mla = list(requests)
+    custody = await asyncio.gather(*[
+        _optional("intake", upstream.get("intake", f"{base}/evidence/{item['id']}/custody", token=officer.token),
+                  missing, None) for item in found.evidence])
+    found.custody = {item["id"]: chain for item, chain in zip(found.evidence, custody, strict=True) if chain}
+    found.unavailable = sorted(set(missing))
+    return found
+
+
+def _items(answer: Any) -> list[dict[str, Any]]:
+    if isinstance(answer, dict):
+        return list(answer.get("items") or [])
+    return list(answer or [])
+
+
+def mechanisms(assessment: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each mechanism of the latest assessment with its verdict and the limit that governs (last day)."""
+    if not assessment:
+        return []
+    rows = []
+    for finding in assessment.get("result", {}).get("findings", []):
+        limit = finding.get("time_limit") or {}
+        rows.append({"mechanism": finding.get("mechanism"), "name": finding.get("name"),
+                     "verdict": finding.get("verdict"), "status": limit.get("status"),
+                     "last_day": limit.get("last_day"), "days_remaining": limit.get("days_remaining"),
+                     "time_zone": limit.get("time_zone"), "explanation": limit.get("explanation")})
+    return rows
+
+
+def complaint_body(form: dict[str, str]) -> dict[str, Any]:
+    """The new-complaint form as intake's ComplaintCreate: empty fields are absent, so intake's own
+    validation speaks for what is wrong (its problem's pointers name these fields)."""
+    body: dict[str, Any] = {}
+    if summary := form.get("summary", "").strip():
+        body["summary"] = summary
+    states = [s.strip().upper() for s in form.get("respondent_states", "").replace(";", ",").split(",") if s.strip()]
+    if states:
+        body["respondent_states"] = states
+    rights = [s.strip() for s in form.get("rights_invoked", "").split("\n") if s.strip()]
+    if rights:
+        body["rights_invoked"] = rights
+    if events_date := form.get("events_date", "").strip():
+        body["events_date"] = events_date
+    if victim := form.get("victim_name", "").strip():
+        body["victims"] = [{"name": victim}]
+    if form.get("detention") == "yes":
+        body["urgency"] = {"detention": True}
+    return body
+
+
+async def submit(upstream: Upstream, officer: Officer, form: dict[str, str], *, idempotency_key: str) -> dict[str, Any]:
+    created: dict[str, Any] = await upstream.post("intake", "/v1/complaints", token=officer.token,
+                                                  json=complaint_body(form),
+                                                  headers={"Idempotency-Key": idempotency_key})
+    return created
+
+
+async def change_status(upstream: Upstream, officer: Officer, complaint_id: str, action: str) -> dict[str, Any]:
+    changed: dict[str, Any] = await upstream.post("intake", f"/v1/complaints/{complaint_id}/status",
+                                                  token=officer.token, json={"action": action})
+    return changed
+
+
+async def assess(upstream: Upstream, officer: Officer, complaint_id: str) -> dict[str, Any]:
+    made: dict[str, Any] = await upstream.post("intake", f"/v1/complaints/{complaint_id}/assessments",
+                                               token=officer.token)
+    return made
+
+
+def parse_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -1,0 +1,129 @@
+"""Referrals through the referral service's API with the officer's token: choose among the ranked
+candidates, pick the data to share against what the victim's consent allows (intake's records), send;
+on the other side acknowledge, accept, decline, ask for information; both sides write in the thread."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..sessions.service import Officer
+from ..upstream import Unreachable, Upstream, UpstreamProblem
+
+PURPOSES = ("investigate", "legal_aid", "file_with_mechanism", "for_information")
+CATEGORIES = ("identity", "contact", "health", "narrative", "evidence")
+KINDS = ("referral", "transfer")
+DECLINE_REASONS = ("outside_mandate", "outside_territory", "already_handled", "pending_elsewhere",
+                   "insufficient_information", "time_barred", "no_capacity", "consent_missing", "other")
+CONSENT_CHANNELS = ("in_person", "phone", "video_call", "written", "electronic", "through_representative",
+                    "through_partner")
+RECIPIENT_ACTIONS = ("acknowledge", "accept", "decline", "information-requests")
+SENDER_ACTIONS = ("withdraw",)
+
+
+async def refer_form(upstream: Upstream, officer: Officer, complaint_id: str) -> dict[str, Any]:
+    """The ranked candidates and the consent records, for the refer page. The complaint is read first
+    (another institution's: 404)."""
+    complaint = await upstream.get("intake", f"/v1/complaints/{complaint_id}", token=officer.token)
+    candidates, consents = await asyncio.gather(
+        upstream.get("referral", "/v1/referrals/candidates", token=officer.token,
+                     params={"complaint_id": complaint_id}),
+        upstream.get("intake", f"/v1/complaints/{complaint_id}/consents", token=officer.token,
+                     params={"limit": 100}))
+    given = [c for c in consents["items"] if c["status"] == "given"]
+    return {"complaint": complaint, "candidates": candidates["items"], "consents": given}
+
+
+def referral_body(complaint_id: str, form: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"complaint_id": complaint_id,
+                            "recipient_institution_id": str(form.get("recipient") or ""),
+                            "kind": str(form.get("kind") or "referral"), "purpose": str(form.get("purpose") or ""),
+                            "categories": [c for c in form.get("categories", []) if c in CATEGORIES]}
+    if message := str(form.get("message") or "").strip():
+        body["message"] = message
+    return body
+
+
+async def send(upstream: Upstream, officer: Officer, complaint_id: str, form: dict[str, Any], *,
+               idempotency_key: str) -> dict[str, Any]:
+    created: dict[str, Any] = await upstream.post("referral", "/v1/referrals", token=officer.token,
+                                                  json=referral_body(complaint_id, form),
+                                                  headers={"Idempotency-Key": idempotency_key})
+    return created
+
+
+async def referral(upstream: Upstream, officer: Officer, referral_id: str) -> dict[str, Any]:
+    found, transitions, thread = await asyncio.gather(
+        upstream.get("referral", f"/v1/referrals/{referral_id}", token=officer.token),
+        upstream.get("referral", f"/v1/referrals/{referral_id}/transitions", token=officer.token,
+                     params={"limit": 100}),
+        upstream.get("referral", f"/v1/referrals/{referral_id}/messages", token=officer.token,
+                     params={"limit": 100}))
+    names = await upstream.institution_names([found["sender_institution_id"], found["recipient_institution_id"]],
+                                             token=officer.token)
+    return {"referral": found, "transitions": transitions["items"], "messages": thread["items"], "names": names}
+
+
+async def act(upstream: Upstream, officer: Officer, referral_id: str, action: str,
+              form: dict[str, Any]) -> dict[str, Any]:
+    """One of the recipient's or the sender's actions, with what its form says."""
+    body: dict[str, Any] | None = None
+    if action == "decline":
+        body = {"reason": str(form.get("reason") or "")}
+        if text := str(form.get("text") or "").strip():
+            body["text"] = text
+    elif action == "information-requests":
+        body = {"question": str(form.get("question") or "").strip()}
+    elif action in ("acknowledge", "accept") and (note := str(form.get("note") or "").strip()):
+        body = {"note": note}
+    done: dict[str, Any] = await upstream.post("referral", f"/v1/referrals/{referral_id}/{action}",
+                                               token=officer.token, json=body)
+    return done
+
+
+async def write(upstream: Upstream, officer: Officer, referral_id: str, body: str,
+                answers: str | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"body": body.strip()}
+    if answers:
+        message["answers"] = answers
+    posted: dict[str, Any] = await upstream.post("referral", f"/v1/referrals/{referral_id}/messages",
+                                                 token=officer.token, json=message)
+    return posted
+
+
+async def of_complaint(upstream: Upstream, officer: Officer, complaint_id: str) -> list[dict[str, Any]]:
+    """The referrals the institution sent of one complaint (the list does not name complaints, so each
+    recent one is read; the case page shows them in its timeline)."""
+    try:
+        page = await upstream.get("referral", "/v1/referrals", token=officer.token,
+                                  params={"side": "sender", "limit": 50})
+        found = await asyncio.gather(*[upstream.get("referral", f"/v1/referrals/{item['id']}", token=officer.token)
+                                       for item in page["items"]])
+    except (Unreachable, UpstreamProblem):
+        return []
+    return [item for item in found if item.get("complaint_id") == complaint_id]
+
+
+async def record_consent(upstream: Upstream, officer: Officer, complaint_id: str,
+                         form: dict[str, Any]) -> dict[str, Any]:
+    """A victim's consent as the officer recorded it (intake keeps it; referral asks intake)."""
+    body = {"status": "given", "purposes": list(form.get("purposes", [])),
+            "recipient": {"type": str(form.get("recipient_type") or "institution"),
+                          "value": str(form.get("recipient_value") or "").strip()},
+            "categories": list(form.get("categories", [])), "channel": str(form.get("channel") or "in_person")}
+    created: dict[str, Any] = await upstream.post("intake", f"/v1/complaints/{complaint_id}/consents",
+                                                  token=officer.token, json=body)
+    return created
+
+
+async def read_packet(upstream: Upstream, officer: Officer, referral_id: str, purpose: str) -> dict[str, Any]:
+    """The recipient reads what was disclosed to it, from intake by grant id, for a stated purpose (intake
+    checks the scope and writes the read to the sender's audit log); the referral is read first, so
+    another institution's referral is not found."""
+    found = await upstream.get("referral", f"/v1/referrals/{referral_id}", token=officer.token)
+    grant = (found.get("packet") or {}).get("grant_id")
+    if found.get("side") != "recipient" or not grant:
+        raise UpstreamProblem("referral", 409, {"detail": "there is no packet for you to read"})
+    packet: dict[str, Any] = await upstream.get("intake", f"/v1/disclosures/{grant}", token=officer.token,
+                                                headers={"Comitas-Purpose": purpose})
+    return packet

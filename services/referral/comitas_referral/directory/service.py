@@ -1,0 +1,102 @@
+"""The institutions directory as referral needs it: entries follow identity's events (bootstrapped from
+its list), and answer who could take a case and how a recipient counts its periods."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comitas_shared.events.catalogue import DirectoryEntry as EntryData
+
+from . import domain, repository
+from .models import DirectoryEntry
+from .schemas import CandidateOut, CandidatesOut, EntryOut, ReasonOut
+
+
+async def apply_event(session: AsyncSession, data: EntryData, *, now: datetime) -> bool:
+    """Applies a directory event if it is newer than what is held."""
+    return await apply_listed(session, {"id": data.institution_id, **data.model_dump(mode="json")}, now=now)
+
+
+async def apply_listed(session: AsyncSession, listed: Mapping[str, Any], *, now: datetime) -> bool:
+    """An entry as identity's API lists it (or as an event carries it). Returns whether it changed."""
+    institution_id = str(listed["id"])
+    version = int(listed.get("version") or 1)
+    entry = await repository.get(session, institution_id)
+    if entry is not None and not domain.newer(version, entry.version):
+        return False
+    if entry is None:
+        entry = DirectoryEntry(institution_id=institution_id, version=version, name="", kind="", country="",
+                               updated_at=now)
+        session.add(entry)
+    mandate = listed.get("mandate") or {}
+    entry.version = version
+    entry.name = str(listed.get("name") or "")[:200]
+    entry.kind = str(listed.get("kind") or "")[:40]
+    entry.country = str(listed.get("country") or "").upper()[:2]
+    entry.subdivision = str(listed["subdivision"])[:6] if listed.get("subdivision") else None
+    entry.time_zone = str(listed["time_zone"])[:64] if listed.get("time_zone") else None
+    entry.languages = [str(x) for x in listed.get("languages") or []]
+    entry.mandate = {part: [str(x) for x in mandate.get(part) or []]
+                     for part in ("subject_areas", "investigates", "countries")} if isinstance(mandate, dict) else {}
+    entry.accepts_referrals = bool(listed.get("accepts_referrals", False))
+    entry.referral_kinds = [str(x) for x in listed.get("referral_kinds") or []]
+    entry.referral_purposes = [str(x) for x in listed.get("referral_purposes") or []]
+    entry.acknowledgement_period = _period(listed.get("acknowledgement_period"))
+    entry.response_period = _period(listed.get("response_period"))
+    entry.closures = [{k: c.get(k) for k in ("day", "until", "name", "source")}
+                      for c in listed.get("closures") or [] if isinstance(c, dict) and c.get("day")]
+    entry.active = bool(listed.get("active", True))
+    entry.updated_at = now
+    await session.flush()
+    return True
+
+
+def _period(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, dict) and value.get("amount") and value.get("unit"):
+        return {"amount": int(value["amount"]), "unit": str(value["unit"])}
+    return None
+
+
+async def is_empty(session: AsyncSession) -> bool:
+    return await repository.count(session) == 0
+
+
+def entry_out(entry: DirectoryEntry) -> EntryOut:
+    return EntryOut(institution_id=entry.institution_id, name=entry.name, kind=entry.kind, country=entry.country,
+                    subdivision=entry.subdivision, time_zone=entry.time_zone, languages=list(entry.languages),
+                    accepts_referrals=entry.accepts_referrals, referral_kinds=list(entry.referral_kinds),
+                    referral_purposes=list(entry.referral_purposes),
+                    acknowledgement_period=entry.acknowledgement_period, response_period=entry.response_period,
+                    closures=list(entry.closures), active=entry.active, version=entry.version)
+
+
+async def entry(session: AsyncSession, institution_id: str) -> EntryOut | None:
+    """One institution as the read model holds it (None: not in the directory, as far as referral knows)."""
+    found = await repository.get(session, institution_id)
+    return entry_out(found) if found is not None else None
+
+
+def _institution(entry: DirectoryEntry) -> domain.Institution:
+    mandate = entry.mandate or {}
+    return domain.Institution(
+        institution_id=entry.institution_id, name=entry.name, kind=entry.kind, country=entry.country,
+        languages=tuple(entry.languages), subject_areas=tuple(mandate.get("subject_areas") or ()),
+        countries=tuple(x.upper() for x in mandate.get("countries") or ()),
+        accepts_referrals=entry.accepts_referrals, active=entry.active)
+
+
+async def candidates(session: AsyncSession, *, complaint_id: str, complaint: Mapping[str, Any], sender: str,
+                     areas: Mapping[str, Sequence[str]]) -> CandidatesOut:
+    facts = domain.ComplaintFacts.of(complaint)
+    rows = {row.institution_id: row for row in await repository.accepting_referrals(session)}
+    ranked = domain.rank(facts, [_institution(row) for row in rows.values()], sender=sender, areas=areas)
+    return CandidatesOut(
+        complaint_id=complaint_id, respondent_states=sorted(facts.respondent_states), acts=sorted(facts.acts),
+        languages=sorted(facts.languages), subject_areas_known=bool(areas),
+        items=[CandidateOut(**entry_out(rows[c.institution.institution_id]).model_dump(), score=c.score,
+                            reasons=[ReasonOut(criterion=r.criterion, matched=r.matched, detail=r.detail)
+                                     for r in c.reasons]) for c in ranked])
