@@ -41,3 +41,37 @@ async def test_what_a_task_raises_while_unwinding_reaches_the_caller() -> None:
     with pytest.raises(RuntimeError, match="while unwinding"):
         await tasks.cancel_and_wait(task)
     await tasks.cancel_and_wait(None)
+
+
+async def test_a_stuck_shutdown_step_is_left_behind_and_the_next_steps_still_run(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The hang seen once in the fault suite: one step never returning must not hold the process past the
+    orchestrator's grace. Here a step that swallows every cancel, one that fails, and two that work."""
+    ran: list[str] = []
+    release = asyncio.Event()
+
+    async def deaf() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                ran.append("deaf swallowed a cancel")
+
+    async def failing() -> None:
+        raise RuntimeError("broken")
+
+    async def works(name: str) -> None:
+        ran.append(name)
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    abandoned = await tasks.run_shutdown([
+        ("first", lambda: works("first")), ("deaf", deaf), ("failing", failing), ("last", lambda: works("last")),
+    ], budget=0.5)
+    elapsed = loop.time() - started
+    assert abandoned == ["deaf"]
+    assert ran[0] == "first" and "last" in ran
+    assert elapsed < 0.5 + 2 * tasks.LAST_CHANCE_SECONDS + 1
+    assert "deaf did not finish in time" in caplog.text and "failing failed (broken)" in caplog.text
+    release.set()  # the step left behind ends, or the test's event loop would wait for it
+    await asyncio.sleep(0.05)

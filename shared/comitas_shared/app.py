@@ -8,7 +8,7 @@ endpoints. Services add their routers and consumers; nothing here knows a servic
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -37,6 +37,7 @@ from .idempotency import Idempotency
 from .openapi import install_openapi, problem_response
 from .platform_tables import PlatformTables
 from .settings import ServiceSettings
+from .tasks import cancel_and_wait, run_shutdown
 from .telemetry import instrument_app, setup_tracing
 
 log = logging.getLogger(__name__)
@@ -115,20 +116,18 @@ def create_service_app(
         try:
             yield
         finally:
-            for hook in on_shutdown:
-                with contextlib.suppress(Exception):
-                    await hook(platform, app)
-            for task in platform.background:
-                task.cancel()
-            for task in platform.background:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            for consumer in platform.consumers:
-                await consumer.stop()
-            await relay.stop()
-            await nats.close()
-            await http.aclose()
-            await database.dispose()
+            # Every step bounded, the whole within the orchestrator's grace (see run_shutdown).
+            await run_shutdown([
+                *((f"shutdown hook {getattr(hook, '__name__', hook)}", functools.partial(hook, platform, app))
+                  for hook in on_shutdown),
+                *((f"background task {task.get_name()}", functools.partial(cancel_and_wait, task))
+                  for task in platform.background),
+                *((f"consumer {consumer.name}", consumer.stop) for consumer in platform.consumers),
+                ("outbox relay", relay.stop),
+                ("NATS connection", nats.close),
+                ("HTTP client", http.aclose),
+                ("database pool", database.dispose),
+            ])
 
     setup_tracing(settings.service_name, settings.otel_exporter, settings.otel_endpoint)
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
