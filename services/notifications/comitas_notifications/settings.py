@@ -44,7 +44,9 @@ class NotificationsSettings(ServiceSettings):
     deadline_consumer_batch: int = Field(500, ge=1, le=5000)
     deadline_consumer_workers: int = Field(2, ge=1, le=16)
     reminder_consumer_batch: int = Field(500, ge=1, le=5000)
-    reminder_consumer_workers: int = Field(2, ge=1, le=16)
+    # None: one on SQLite, two on PostgreSQL. SQLite has one writer: a second worker's batch only waits
+    # for the first's write lock, in the sleeps of SQLite's busy handler (docs/benchmarks.md, run L).
+    reminder_consumer_workers: int | None = Field(None, ge=1, le=16)
     deadline_timer_batch: int = Field(500, ge=1, le=5000)
     # While fired reminders wait in their consumer (a burst), the webhook fan-out, the feeds and the
     # outbox relay wait before their next batch, up to this many seconds at a time (0: they never wait):

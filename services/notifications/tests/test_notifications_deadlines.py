@@ -281,27 +281,19 @@ async def test_a_timer_that_fires_for_a_moved_deadline_is_ignored(env, instituti
             return None
 
     fired_message = await eventually(fired, timeout=5)
-    timer_id = json.loads(fired_message.data)["timer_id"]
-    # "Nothing happened" only means something once the handler has run: wait for the reminders
-    # consumer's inbox row for this very timer (written in the handler's transaction), then look.
-    await eventually(lambda: _handled_by_reminders(env, timer_id), timeout=10)
+    # "Nothing happened" only means something once the handler has run: wait until the reminders
+    # consumer has acknowledged this very message (it acks after its transaction commits).
+    await eventually(lambda: _acknowledged_by_reminders(env, fired_message.seq), timeout=10)
     assert await inbox(institution.api) == []
     assert await reminder_events(env, institution.id) == []
     assert json.loads(message.data)["reminder"] == "overdue"
 
 
-async def _handled_by_reminders(env, timer_id: str) -> bool:
+async def _acknowledged_by_reminders(env, sequence: int) -> bool:
     from comitas_notifications.deadlines.consumers import REMINDERS_CONSUMER
-    from comitas_notifications.models import tables
 
-    database = Database(env.database_url)
-    try:
-        async with database.transaction() as session:
-            found = await session.execute(select(tables.inbox.c.event_id).where(
-                tables.inbox.c.consumer == REMINDERS_CONSUMER, tables.inbox.c.event_id == timer_id))
-            return found.first() is not None
-    finally:
-        await database.dispose()
+    info = await env.js.consumer_info(SCHEDULES_STREAM, REMINDERS_CONSUMER)
+    return info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= sequence
 
 
 async def test_the_reconciler_publishes_timers_lost_between_commit_and_publish(env, institution):

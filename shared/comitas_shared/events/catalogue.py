@@ -50,12 +50,16 @@ class EventType:
         data: EventData,
         time: datetime,
         concerns: tuple[str, ...] = (),
+        id: str | None = None,  # noqa: A002 - the CloudEvents attribute's own name
     ) -> CloudEvent:
+        """The event, with a new id unless ``id`` is given (one derived from what happened, so that doing
+        it again names the same event)."""
         if not isinstance(data, self.data):
             raise TypeError(f"{self.type} carries {self.data.__name__}, not {type(data).__name__}")
+        fixed = {} if id is None else {"id": id}
         return CloudEvent(
             source=source, type=self.type, subject=subject, institutionid=institution_id,
-            concerns=concerns, time=time, data=data.model_dump(mode="json"),
+            concerns=concerns, time=time, data=data.model_dump(mode="json"), **fixed,
         )
 
 

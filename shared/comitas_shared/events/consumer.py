@@ -21,7 +21,11 @@ The inbox rows are written before the handler runs, so on SQLite the batch holds
 write lock while it reads (a handler that reads rows and writes them back needs that). A handler that
 only inserts may pass ``inbox_last=True``: the rows are then written after it, and the write lock is
 held only for the batch's writes, not for its reads and its Python work; two replicas handling the same
-id meanwhile still cannot both commit (the inbox's primary key).
+id meanwhile still cannot both commit (the inbox's primary key). A batch handler whose writes are
+idempotent by their own unique keys may pass ``inbox=False``: no inbox rows are read or written, and a
+redelivered message is a no-op because the handler finds its row already there (two replicas racing
+on the same message: one commits, the other's unique key fails its batch, and handled alone the
+message then finds the row).
 """
 
 from __future__ import annotations
@@ -186,6 +190,7 @@ class DurableConsumer(Generic[T]):
         workers: int = 1,
         max_ack_pending: int = 1000,
         inbox_last: bool = False,
+        inbox: bool = True,
         give_way_to: Callable[[], bool] | None = None,
         give_way_seconds: float = 10.0,
     ) -> None:
@@ -199,6 +204,9 @@ class DurableConsumer(Generic[T]):
         self.batch_handler = batch_handler
         self.handler = handler
         self.inbox_last = inbox_last
+        if not inbox and batch_handler is None:
+            raise ValueError("only a batch handler may do without the inbox (see the module's docstring)")
+        self.inbox = inbox
         self.database = database
         self.tables = tables
         self.nats = nats
@@ -328,9 +336,9 @@ class DurableConsumer(Generic[T]):
                                            "messaging.batch.message_count": str(len(decoded))}):
             try:
                 async with self.database.transaction() as session:
-                    fresh = await unhandled_in_inbox(session, self.tables, self.name,
-                                                     [d.message_id for _, d in decoded])
-                    if not self.inbox_last:
+                    ids = [d.message_id for _, d in decoded]
+                    fresh = await unhandled_in_inbox(session, self.tables, self.name, ids) if self.inbox else ids
+                    if self.inbox and not self.inbox_last:
                         await record_in_inbox(session, self.tables, self.name, fresh)
                     pending = set(fresh)
                     items: list[T] = []
@@ -340,7 +348,7 @@ class DurableConsumer(Generic[T]):
                             items.append(item.item)
                     if items:
                         await self.batch_handler(session, items)
-                    if self.inbox_last:
+                    if self.inbox and self.inbox_last:
                         await record_in_inbox(session, self.tables, self.name, fresh)
             except Exception as exc:  # noqa: BLE001 - each message alone: the bad one is nak'ed, not the rest
                 log.warning("consumer %s: batch of %s failed (%s); handling its messages one by one", self.name,
@@ -364,7 +372,7 @@ class DurableConsumer(Generic[T]):
                                            "messaging.message.id": decoded.message_id}):
             try:
                 async with self.database.transaction() as session:
-                    if await claim_in_inbox(session, self.tables, self.name, decoded.message_id):
+                    if not self.inbox or await claim_in_inbox(session, self.tables, self.name, decoded.message_id):
                         await self.handler(session, decoded.item)
             except Exception:
                 attempt = message.metadata.num_delivered if message.metadata else 1

@@ -60,7 +60,9 @@ def reminder_consumer(platform: Platform, settings: NotificationsSettings,
     return DurableConsumer(name=REMINDERS_CONSUMER, subjects=[f"{REMINDER_PREFIX}.>"], decode=decode_timer,
                            batch_handler=record, database=platform.database, tables=platform.tables,
                            nats=platform.nats, stream=SCHEDULES_STREAM, batch=settings.reminder_consumer_batch,
-                           workers=settings.reminder_consumer_workers,
-                           # It only inserts (inbox items, events; unique where it matters): its reads need
-                           # not hold SQLite's write lock.
-                           inbox_last=True)
+                           workers=settings.reminder_consumer_workers or (1 if platform.database.is_sqlite else 2),
+                           # Idempotent by its own key: one inbox item per deadline, reminder and due time
+                           # (``record_reminders`` skips those already there, and the unique constraint
+                           # stops a racing replica), and an event only with a new item. The consumer's
+                           # inbox rows would only repeat that key, at a read and a write of its own per batch.
+                           inbox=False)

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId, institution_id_for_system
-from comitas_shared.db import rows_affected
+from comitas_shared.db import rows_affected, unindexed
 from comitas_shared.pagination import PageKey, PageRequest
 
 from .domain import DeadlineState, StateFilter
@@ -74,9 +74,10 @@ async def for_reminders(session: AsyncSession, named: Sequence[tuple[Institution
     those attributes): one query per few hundred, whatever the institutions."""
     found: list[Any] = []
     for chunk in _chunks(sorted(set(named))):
-        # Two plain IN lists and the pairs checked here: SQLite scans the whole table for a row-value IN.
+        # Two plain IN lists and the pairs checked here (SQLite scans the whole table for a row-value IN);
+        # the institutions' list unindexed, so the plan looks up each id (see ``unindexed``).
         query = select(*REMINDER_COLUMNS).where(Deadline.id.in_([d for _, d in chunk]),
-                                                Deadline.institution_id.in_({i for i, _ in chunk}))
+                                                unindexed(Deadline.institution_id).in_({i for i, _ in chunk}))
         pairs = set(chunk)
         found.extend(row for row in (await session.execute(query)).all() if (row.institution_id, row.id) in pairs)
     return found
@@ -166,9 +167,10 @@ async def lagging(session: AsyncSession, deadlines: Sequence[tuple[str, str]], *
     overlapping sets cannot deadlock)."""
     found: list[Any] = []
     for chunk in _chunks(sorted(set(deadlines), key=lambda pair: pair[1])):
-        # Two plain IN lists and the pairs checked here: SQLite scans the whole table for a row-value IN.
+        # Two plain IN lists and the pairs checked here (SQLite scans the whole table for a row-value IN);
+        # the institutions' list unindexed, so the plan looks up each id (see ``unindexed``).
         query = (select(*TIMER_COLUMNS)
-                 .where(Deadline.id.in_([d for _, d in chunk]), Deadline.institution_id.in_({i for i, _ in chunk}),
+                 .where(Deadline.id.in_([d for _, d in chunk]), unindexed(Deadline.institution_id).in_({i for i, _ in chunk}),
                         or_(Deadline.schedule_revision.is_(None),  # type: ignore[union-attr]
                             Deadline.schedule_revision != Deadline.revision))
                  .order_by(Deadline.id))

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId
-from comitas_shared.db import rows_affected
+from comitas_shared.db import rows_affected, unindexed
 from comitas_shared.pagination import PageKey, PageRequest
 
 from .models import InboxItem
@@ -35,9 +35,10 @@ async def reminder_keys(session: AsyncSession,
     found: set[tuple[str, str, datetime]] = set()
     for start in range(0, len(named), CHUNK):
         chunk = named[start:start + CHUNK]
-        # Two plain IN lists and the pairs checked here: SQLite scans the whole table for a row-value IN.
+        # Two plain IN lists and the pairs checked here (SQLite scans the whole table for a row-value IN);
+        # the institutions' list unindexed, so the plan looks up each id (see ``unindexed``).
         query = select(InboxItem.institution_id, InboxItem.deadline_id, InboxItem.reminder, InboxItem.due_at).where(
-            InboxItem.deadline_id.in_([d for _, d in chunk]), InboxItem.institution_id.in_({i for i, _ in chunk}))
+            InboxItem.deadline_id.in_([d for _, d in chunk]), unindexed(InboxItem.institution_id).in_({i for i, _ in chunk}))
         pairs = set(chunk)
         found.update((d, r, at) for i, d, r, at in (await session.execute(query)).all() if (i, d) in pairs)
     return found
