@@ -448,3 +448,30 @@ async def test_revoking_credentials_disconnects_their_holders_and_new_ones_work(
     await feeds_env.publish(event)
     await eventually(lambda: event.id in fresh.ids(), timeout=30)
     await fresh.close()
+
+
+async def test_a_deactivation_overtaken_by_the_registration_still_leaves_the_account_closed(
+        feeds_env: FeedsEnv) -> None:
+    """Directory events can arrive out of order (a redelivery, the relay's retry). The deactivation
+    (version 2) handled before the registration (version 1) must not be undone by it: the account is
+    pushed with the newest entry's ``active``, not the event's."""
+    from comitas_notifications.feeds.consumers import FEED_ACCOUNTS_CONSUMER
+    from comitas_shared.events.nats import EVENTS_STREAM
+
+    late = str(uuid.uuid4())
+    js = feeds_env.platform.jetstream()
+    for event in (directory_event(late, version=2, active=False, registered=False),
+                  directory_event(late, version=1, active=True)):
+        stored = await js.publish(event.nats_subject, event.nats_body(), headers=event.nats_headers())
+
+    async def both_handled() -> bool:
+        info = await js.consumer_info(EVENTS_STREAM, FEED_ACCOUNTS_CONSUMER)
+        return info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= stored.seq
+
+    await eventually(both_handled, timeout=30)
+    token = await account_jwt(feeds_env, late)
+    assert token is not None
+    assert nats_jwt.decode_unverified(token)["nats"]["limits"]["conn"] == 0
+    async with feeds_env.client(late) as api:
+        refused = await api.post("/v1/feeds/credentials", json={})
+    assert refused.status_code == 409, refused.text

@@ -16,7 +16,7 @@ from .domain import address_allowed, email_recipients, newer, notification_langu
 from .models import DirectoryEntry
 from .schemas import Contact, NotificationProfile, ProfileDefaults, Recipient
 
-__all__ = ["READ_CONTACTS", "address_allowed", "apply_entry", "apply_listed", "contact", "contacts_to_read",
+__all__ = ["READ_CONTACTS", "active", "address_allowed", "apply_entry", "apply_listed", "contact", "contacts_to_read",
            "email_recipients", "is_empty", "profile", "recipient", "store_contact", "store_contact_error",
            "time_zone"]
 
@@ -84,6 +84,12 @@ async def contact(session: AsyncSession, *, institution_id: InstitutionId) -> Co
     if entry is None or entry.contact_emails is None:
         return Contact(addresses=(), known=False)
     return Contact(addresses=tuple(entry.contact_emails), known=True)
+
+
+async def active(session: AsyncSession, *, institution_id: InstitutionId) -> bool | None:
+    """Whether the newest entry held says the institution is active (None: no entry yet)."""
+    entry = await repository.get(session, institution_id)
+    return None if entry is None else entry.active
 
 
 async def time_zone(session: AsyncSession, *, institution_id: InstitutionId, default: str) -> str:

@@ -5,7 +5,10 @@
   commit and the acks): at the volumes of ADR 0031 a message at a time would be the bottleneck;
 - ``notifications-feed-accounts`` follows the directory: an institution registered gets its account
   pushed to NATS and its durable consumer, an institution updated gets its account pushed again (a
-  deactivated one admits no connection from then on).
+  deactivated one admits no connection from then on). Directory events can arrive out of order (a
+  redelivery, the relay's retry: ADR 0003), so the account is pushed with the newest entry's ``active``,
+  not the event's: the handler first applies the event to the directory's read model (only if newer,
+  as the directory's own consumer does; applying it twice changes nothing), then reads it back.
 
 Both are idempotent: the inbox and JetStream's duplicate window for the copies, the account and the
 consumer being the same whatever the number of times they are made."""
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.app import Platform
+from comitas_shared.auth import InstitutionId
 from comitas_shared.events.catalogue import (
     INSTITUTION_REGISTERED,
     INSTITUTION_UPDATED,
@@ -33,6 +37,7 @@ from comitas_shared.events.consumer import (
 from comitas_shared.events.envelope import CloudEvent
 from comitas_shared.nats_auth import usable_institution_id
 
+from ..directory import service as directory
 from .broker import FeedBroker
 from .domain import feed_messages
 
@@ -53,19 +58,22 @@ def feeds_consumer(platform: Platform, broker: FeedBroker, *, give_way_to: Calla
 
 
 def feed_accounts_consumer(platform: Platform, broker: FeedBroker) -> EventConsumer:
-    async def prepare(institution_id: str, *, active: bool) -> None:
+    async def prepare(session: AsyncSession, institution_id: str) -> None:
         if not usable_institution_id(institution_id):
             return
         await broker.ensure_consumer(institution_id)
         if broker.issues_credentials:
-            await broker.sync_account(institution_id, active=active)
+            newest = await directory.active(session, institution_id=InstitutionId(institution_id))
+            await broker.sync_account(institution_id, active=newest is not False)
 
     async def registered(session: AsyncSession, data: InstitutionRegistered, event: CloudEvent) -> None:
-        await prepare(data.institution_id, active=data.active)
+        await directory.apply_entry(session, data, contact_changed=True, now=platform.clock())
+        await prepare(session, data.institution_id)
 
     async def updated(session: AsyncSession, data: InstitutionUpdated, event: CloudEvent) -> None:
+        await directory.apply_entry(session, data, contact_changed="contact" in data.changed, now=platform.clock())
         if "active" in data.changed or not data.active:
-            await prepare(data.institution_id, active=data.active)
+            await prepare(session, data.institution_id)
 
     dispatcher = EventDispatcher().on(INSTITUTION_REGISTERED, registered).on(INSTITUTION_UPDATED, updated)
     return event_consumer(name=FEED_ACCOUNTS_CONSUMER, dispatcher=dispatcher, database=platform.database,
