@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.db import Database
-from comitas_shared.events.consumer import Decoded, DurableConsumer
+from comitas_shared.events.consumer import BURST_BATCH, Decoded, DurableConsumer
 from comitas_shared.events.envelope import CloudEvent
 from comitas_shared.events.nats import NatsHandle
 from comitas_shared.events.outbox import OutboxRelay, add_events
@@ -79,6 +79,56 @@ async def test_a_consumer_knows_when_it_is_behind(parts: tuple[Database, Platfor
         await consumer.stop()
     assert sorted(handled, key=int) == [str(n) for n in range(30)]
 
+
+
+async def test_a_consumer_in_a_burst_counts_as_behind_even_when_it_took_everything(
+        parts: tuple[Database, PlatformTables, NatsHandle]) -> None:
+    """At 1,700 reminders a second one worker takes everything waiting at each fetch, so "messages left
+    waiting" is rarely true while the burst goes on; a batch of at least BURST_BATCH says it as well.
+    A trickle (a few at a time) does not hold anything back."""
+    database, tables, handle = parts
+    js = handle.js
+    await js.add_stream(StreamConfig(name="BURST", subjects=["burst.>"]))
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def hold(session: AsyncSession, items: list[str]) -> None:
+        await release.wait()
+        handled.extend(items)
+
+    def burst_consumer() -> DurableConsumer[str]:
+        return DurableConsumer(
+            name="burst-test", subjects=["burst.>"], stream="BURST",
+            decode=lambda message: Decoded(f"burst-{message.data.decode()}", message.data.decode()),
+            batch_handler=hold, batch=500, database=database, tables=tables, nats=handle)
+
+    consumer = burst_consumer()
+    consumer.start()
+    try:
+        release.set()
+        for n in range(3):
+            await js.publish(f"burst.{n}", str(n).encode())
+        await eventually(lambda: len(handled) == 3, timeout=60)
+        assert not consumer.behind()  # a trickle
+    finally:
+        await consumer.stop()
+    # The burst is all in the stream before the consumer's next fetch, which therefore takes all of it and
+    # leaves nothing waiting: only its size says it is a burst.
+    release.clear()
+    burst = BURST_BATCH + 10
+    for n in range(3, 3 + burst):
+        await js.publish(f"burst.{n}", str(n).encode())
+    consumer = burst_consumer()
+    consumer.start()
+    try:
+        await eventually(consumer.behind, timeout=60)
+        assert consumer._waiting == 0
+        release.set()
+        await eventually(lambda: len(handled) == 3 + burst, timeout=60)
+        # Once no fetch has brought anything for BEHIND_FRESH_SECONDS, the burst is over.
+        await eventually(lambda: not consumer.behind(), timeout=60)
+    finally:
+        await consumer.stop()
 
 async def test_the_relay_waits_while_told_to_then_publishes_everything(
         parts: tuple[Database, PlatformTables, NatsHandle]) -> None:

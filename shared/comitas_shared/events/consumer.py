@@ -133,8 +133,10 @@ async def claim_many_in_inbox(session: AsyncSession, tables: PlatformTables, con
 
 
 INBOX_CHUNK = 500
-# A consumer is behind while its latest fetch, at most this long ago, left messages waiting.
+# A consumer is behind while its latest fetch, at most this long ago, left messages waiting, or in a burst
+# while it brought at least BURST_BATCH messages (a thousand a second, with BATCH_GATHER_SECONDS).
 BEHIND_FRESH_SECONDS = 2.0
+BURST_BATCH = 50
 # How often work that gives way to a consumer behind checks whether it may go on.
 GIVE_WAY_POLL_SECONDS = 0.02
 # How long a batch consumer waits for more messages once the first of a batch is there.
@@ -224,12 +226,15 @@ class DurableConsumer(Generic[T]):
         self._tasks: list[asyncio.Task[None]] = []
         self._subscriptions: set[JetStreamContext.PullSubscription] = set()
         self._waiting = 0
+        self._fetched = 0
         self._fetched_at = 0.0
 
     def behind(self) -> bool:
-        """Whether messages were left waiting for this consumer by its latest fetch (recent): it is not
-        keeping up. What other work gives way to (``give_way_to``)."""
-        return self._waiting > 0 and asyncio.get_running_loop().time() - self._fetched_at < BEHIND_FRESH_SECONDS
+        """Whether this consumer's latest fetch (recent) left messages waiting, or brought a burst's worth
+        (``BURST_BATCH``): it is not keeping up, or keeps up only by taking everything each time. What
+        other work gives way to (``give_way_to``)."""
+        recent = asyncio.get_running_loop().time() - self._fetched_at < BEHIND_FRESH_SECONDS
+        return recent and (self._waiting > 0 or self._fetched >= BURST_BATCH)
 
     def config(self) -> ConsumerConfig:
         config = ConsumerConfig(
@@ -315,6 +320,7 @@ class DurableConsumer(Generic[T]):
             self._waiting = int(messages[-1].metadata.num_pending or 0) if messages else 0
         except Exception:  # noqa: BLE001 - not a JetStream message (no metadata): nothing known
             self._waiting = 0
+        self._fetched = len(messages)
         self._fetched_at = asyncio.get_running_loop().time()
 
     async def handle_batch(self, messages: list[Msg]) -> None:
