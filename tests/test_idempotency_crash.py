@@ -161,7 +161,10 @@ async def test_a_request_cut_off_by_a_crash_is_answered_once_when_retried(stack:
             print(f"\n[{'sqlite' if database.is_sqlite else 'postgresql'}] kill -> restarted and healthy: "
                   f"{healthy_at - killed_at:.2f} s; retry answered 201 in {answered_at - healthy_at:.2f} s "
                   f"({answered_at - killed_at:.2f} s after the kill)")
-            assert answered_at - killed_at < 30  # not the two-minute lease of the old claims
+            # Not the two-minute lease of the old claims: the retry is answered as soon as the restarted
+            # intake is up. Counted from then, not from the kill: a restart on a loaded machine (the
+            # cluster tests on the other worker) once took 47 s by itself.
+            assert answered_at - healthy_at < 30
 
         assert await count(database, "complaint", owner.institution_id) == 1
         assert await count(database, "outbox", owner.institution_id) == 1
