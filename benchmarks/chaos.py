@@ -87,6 +87,8 @@ class RunningCluster:
         self.topology = Topology.load()
         # The same port plan run-cluster itself uses, shifted like it by COMITAS_DEV_BASE_PORT.
         self.ports = Ports(self.topology, self.offset)
+        # Each service's DESIGN port, read once: the load loops ask for URLs all the time.
+        self.design_ports = dict(topology_services())
         self.output: list[str] = []
         self.process: subprocess.Popen[str] | None = None
         # What the rolling restarts saw of each replica's drain, in order.
@@ -128,10 +130,10 @@ class RunningCluster:
 
     @property
     def services(self) -> list[str]:
-        return [name for name, _ in topology_services()]
+        return list(self.design_ports)
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports.gateway(dict(topology_services())[service])}"
+        return f"http://127.0.0.1:{self.ports.gateway(self.design_ports[service])}"
 
     def pids(self) -> dict[str, int]:
         return {k: int(v) for k, v in json.loads((self.var / "pids.json").read_text()).items()}
@@ -192,7 +194,7 @@ class RunningCluster:
 
     def replica_url(self, name: str) -> str:
         service, replica = name.rsplit("-", 1)
-        return f"http://127.0.0.1:{self.ports.replica(dict(topology_services())[service], int(replica))}"
+        return f"http://127.0.0.1:{self.ports.replica(self.design_ports[service], int(replica))}"
 
     def back(self, name: str, old_pid: int, *, in_rotation: bool = True) -> bool:
         """Started again under a new pid, ready, and (a replica) in the gateway's rotation."""
@@ -369,11 +371,12 @@ async def request_deadlines(cluster: RunningCluster, *, count: int, spread: floa
     ``start_in`` s on; published as intake would (``comitas.deadline.requested``). Returns (key, due)."""
     import nats
 
+    from benchmarks.reminders import seed_settings
     from comitas_shared.events.catalogue import DEADLINE_REQUESTED, DeadlineRequested
 
     institution = f"chaos-{uuid.uuid4().hex[:8]}"
     database = database_urls(server_url(), ["notifications"], cluster.db_prefix)["notifications"]
-    await _remind_when_overdue(database, institution)
+    await seed_settings(database, [institution], kind=REMINDER_KIND)
     connection = await nats.connect(cluster.nats_url(1), user_credentials=str(cluster.var / "nats-auth" / "platform.creds"))
     deadlines = []
     try:
@@ -393,22 +396,6 @@ async def request_deadlines(cluster: RunningCluster, *, count: int, spread: floa
     finally:
         await connection.close()
     return deadlines
-
-
-async def _remind_when_overdue(database_url: str, institution: str) -> None:
-    """The chaos kind reminds once, when overdue (PUT /v1/reminder-settings/{kind} writes the same row)."""
-    from comitas_notifications.deadlines.models import ReminderSetting
-    from comitas_notifications.models import load_all_models
-    from comitas_shared.db import Database
-
-    load_all_models()
-    database = Database(database_url)
-    try:
-        async with database.transaction() as session:
-            session.add(ReminderSetting(id=str(uuid.uuid4()), institution_id=institution, kind=REMINDER_KIND,
-                                        before=[], on_the_day=False, overdue=True, updated_at=real_now()))
-    finally:
-        await database.dispose()
 
 
 async def fired_reminders(cluster: RunningCluster, keys: set[str]) -> Counter[str]:

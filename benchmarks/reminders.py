@@ -46,7 +46,7 @@ from comitas_shared import migrations
 from comitas_shared.clock import real_now
 from comitas_shared.db import Database
 from comitas_shared.events.catalogue import DEADLINE_REQUESTED, DeadlineRequested
-from comitas_shared.testing import free_port, nats_server_binary
+from comitas_shared.testing import free_ports, nats_server_binary
 
 KIND = "bench_reminder"
 INSTITUTIONS = 20
@@ -128,9 +128,9 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-async def seed_settings(database_url: str, institutions: list[str]) -> None:
-    """The bench's kind gets one reminder, overdue, in every institution (PUT /v1/reminder-settings/{kind}
-    does the same; writing the rows spares the bench an identity)."""
+async def seed_settings(database_url: str, institutions: list[str], *, kind: str = KIND) -> None:
+    """``kind`` (the bench's unless told) gets one reminder, overdue, in every institution (PUT
+    /v1/reminder-settings/{kind} does the same; writing the rows spares the bench an identity)."""
     from comitas_notifications.deadlines.models import ReminderSetting
     from comitas_notifications.models import load_all_models
 
@@ -138,7 +138,7 @@ async def seed_settings(database_url: str, institutions: list[str]) -> None:
     database = Database(database_url)
     try:
         async with database.transaction() as session:
-            session.add_all([ReminderSetting(id=str(uuid.uuid4()), institution_id=i, kind=KIND, before=[],
+            session.add_all([ReminderSetting(id=str(uuid.uuid4()), institution_id=i, kind=kind, before=[],
                                              on_the_day=False, overdue=True, updated_at=real_now())
                              for i in institutions])
     finally:
@@ -340,7 +340,7 @@ def run(*, count: int = 100_000, window: float = 60.0, margin: float | None = No
     try:
         database_url = f"sqlite+aiosqlite:///{var / 'notifications.db'}"
         migrations.upgrade("comitas_notifications", database_url)
-        nats_port, port = free_port(), free_port()
+        nats_port, port, issuer_port, identity_port = free_ports(4)
         nats_child = devstack.Child.spawn("nats", [nats_server_binary(), "-a", "127.0.0.1", "-p", str(nats_port),
                                                    "-js", "-sd", str(var / "nats")], log=var / "nats.log",
                                           port=nats_port)
@@ -348,8 +348,8 @@ def run(*, count: int = 100_000, window: float = 60.0, margin: float | None = No
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("COMITAS_")}, "PYTHONUNBUFFERED": "1",
                prefix + "ENVIRONMENT": "development", prefix + "DATABASE_URL": database_url,
                prefix + "NATS_URL": f"nats://127.0.0.1:{nats_port}", prefix + "PUBLIC_URL": f"http://127.0.0.1:{port}",
-               prefix + "ISSUER": f"http://127.0.0.1:{free_port()}",
-               prefix + "IDENTITY_URL": f"http://127.0.0.1:{free_port()}",
+               prefix + "ISSUER": f"http://127.0.0.1:{issuer_port}",
+               prefix + "IDENTITY_URL": f"http://127.0.0.1:{identity_port}",
                **{prefix + name.upper(): value for name, value in (settings or {}).items()}}
         command = [sys.executable, "-m", "uvicorn", "--factory", "comitas_notifications.main:create_app",
                    "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]

@@ -25,7 +25,6 @@ import hmac
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,8 @@ from starlette.routing import Route
 
 import comitas_devstack as devstack
 from benchmarks import reminders
-from comitas_shared.testing import ServedApp, free_port, nats_server_binary
+from comitas_devstack import cluster
+from comitas_shared.testing import ServedApp, free_port, free_ports, nats_server_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ("identity", "intake", "notifications")
@@ -71,9 +71,7 @@ class Figures:
         return len(self.latencies) / self.elapsed if self.elapsed else float("nan")
 
     def percentile(self, p: int) -> float:
-        if len(self.latencies) < 2:
-            return self.latencies[0] if self.latencies else float("nan")
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
+        return reminders.percentile(self.latencies, p)
 
 
 # --- load -----------------------------------------------------------------------------------------
@@ -291,14 +289,8 @@ def cpu_report(before: dict[str, float], after: dict[str, float], requests: int,
 async def _activity(postgres: str, database: str) -> dict[str, int]:
     """Counters of one database: transactions committed, and per table rows inserted, updated and
     deleted and scans (index or sequential) started: the statements a request runs, seen by the server."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(postgres)
     await asyncio.sleep(1.0)  # the backends report their counters at most once a second
-    connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host or "127.0.0.1",
-                                       port=url.port or 5432, database=database)
-    try:
+    async with cluster.pg_connect(postgres, database) as connection:
         counters = {"transactions": int(await connection.fetchval(
             "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))}
         for row in await connection.fetch(
@@ -308,8 +300,6 @@ async def _activity(postgres: str, database: str) -> dict[str, int]:
                 if row[kind]:
                     counters[f"{row['relname']} {kind.removeprefix('n_tup_')}"] = int(row[kind])
         return counters
-    finally:
-        await connection.close()
 
 
 def statements_report(before: dict[str, int], after: dict[str, int], requests: int, name: str) -> str:
@@ -367,31 +357,22 @@ def report(figures: list[Figures]) -> str:
 def bench_layout(var: Path, postgres: str | None = None, prefix: str = "") -> devstack.Layout:
     """The stack on free ports; on PostgreSQL (``postgres``, the server's URL) each service gets a database
     of its own, ``<prefix>_<service>``, created here and dropped after the run."""
-    ports = {f"COMITAS_DEV_{name.upper()}_PORT": str(free_port())
-             for name in [*(s.name for s in devstack.SERVICES), "nats"]}
+    names = [*(s.name for s in devstack.SERVICES), "nats"]
+    ports = {f"COMITAS_DEV_{name.upper()}_PORT": str(port)
+             for name, port in zip(names, free_ports(len(names)), strict=True)}
     layout = devstack.Layout.from_env(str(var), ports)
     layout = dataclasses.replace(layout, services=tuple(s for s in layout.services if s.name in STACK))
     if postgres is None:
         return layout
-    from comitas_devstack.cluster import ClusterLayout, create_databases, database_urls
-
-    urls = database_urls(postgres, [*STACK, "bare"], prefix)
-    create_databases(postgres, [url.rsplit("/", 1)[1] for url in urls.values()])
-    return ClusterLayout(var=layout.var, ports=layout.ports, services=layout.services, database_urls=urls)
+    urls = cluster.database_urls(postgres, [*STACK, "bare"], prefix)
+    cluster.create_databases(postgres, [url.rsplit("/", 1)[1] for url in urls.values()])
+    return cluster.ClusterLayout(var=layout.var, ports=layout.ports, services=layout.services, database_urls=urls)
 
 
 def _server_version(postgres: str) -> str:
     async def version() -> str:
-        import asyncpg
-        from sqlalchemy.engine import make_url
-
-        url = make_url(postgres)
-        connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host or "127.0.0.1",
-                                           port=url.port or 5432, database=url.database or "postgres")
-        try:
+        async with cluster.pg_connect(postgres) as connection:
             return str(await connection.fetchval("SHOW server_version"))
-        finally:
-            await connection.close()
 
     return asyncio.run(version())
 
@@ -495,18 +476,10 @@ def postgres_server() -> str | None:
 
 async def _sessions(postgres: str, databases: list[str]) -> dict[str, int]:
     """Connections each database has accepted so far (pg_stat_database.sessions, PostgreSQL 14+)."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(postgres)
-    connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host or "127.0.0.1",
-                                       port=url.port or 5432, database=url.database or "postgres")
-    try:
+    async with cluster.pg_connect(postgres) as connection:
         rows = await connection.fetch("SELECT datname, sessions FROM pg_stat_database WHERE datname = ANY($1)",
                                       databases)
-        return {row["datname"]: int(row["sessions"]) for row in rows}
-    finally:
-        await connection.close()
+    return {row["datname"]: int(row["sessions"]) for row in rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -573,9 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             devstack.stop_children(children)
             devstack.stop_children([nats])
             if postgres is not None:
-                from comitas_devstack.cluster import drop_databases
-
-                drop_databases(postgres, [f"{prefix}_{name}" for name in [*STACK, "bare"]])
+                cluster.drop_databases(postgres, [f"{prefix}_{name}" for name in [*STACK, "bare"]])
     database = "SQLite" if postgres is None else "PostgreSQL " + _server_version(postgres)
     print(f"\nComitas benchmarks: {machine(load_before, database)}\n{report(figures)}")
     if STATEMENTS:

@@ -497,3 +497,23 @@ def test_an_iso_3166_2_subdivision_is_the_librarys_subdivision():
     assert BAVARIA.is_working_day(date(2027, 3, 8))
     with pytest.raises(InvalidInput):
         state_calendar("DE", "FR-BE", time_zone="Europe/Berlin")
+
+
+def test_a_region_without_holidays_of_its_own_counts_with_the_national_ones_and_says_check():
+    """The directory may hold any ISO 3166-2 code; the library lists only subdivisions with holidays of
+    their own. Grand Est (FR-GES) contains Alsace and Moselle, where Good Friday and 26 December are
+    public holidays (Code du travail, art. L3134-13), and departments where they are not: counted with
+    France's national holidays, every result says check. Alsace itself (FR-6AE) is the library's 6AE."""
+    grand_est = state_calendar("FR", "FR-GES", time_zone="Europe/Paris")
+    alsace = state_calendar("FR", "FR-6AE", time_zone="Europe/Paris")
+    assert grand_est.subdivision is None and alsace.subdivision == "6AE"
+    # Sat 26 Dec 2026 would not tell; Fri 26 Dec 2025 does.
+    assert date(2025, 12, 26).weekday() == 4
+    assert grand_est.is_working_day(date(2025, 12, 26)) and not alsace.is_working_day(date(2025, 12, 26))
+    assert not grand_est.is_working_day(date(2025, 12, 25))
+    coverage = grand_est.coverage(date(2025, 12, 1), date(2025, 12, 31))
+    assert [w for w in coverage.warnings if "FR-GES" in w and w.endswith("check any regional holiday")]
+    assert not [w for w in alsace.coverage(date(2025, 12, 1), date(2025, 12, 31)).warnings if "regional" in w]
+    # Not an ISO 3166-2 code of France: refused, as before.
+    with pytest.raises(InvalidInput):
+        state_calendar("FR", "FR-XYZ", time_zone="Europe/Paris")

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,35 +238,35 @@ def database_urls(server: str, services: Sequence[str], prefix: str) -> dict[str
     return {name: base.set(database=f"{prefix}_{name}").render_as_string(hide_password=False) for name in services}
 
 
-async def _create_databases(server: str, names: Sequence[str]) -> None:
+@asynccontextmanager
+async def pg_connect(server: str, database: str | None = None) -> AsyncIterator[Any]:
+    """An asyncpg connection to the PostgreSQL of ``server`` (a SQLAlchemy URL), to ``database`` or else
+    the URL's own; closed on leaving."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
     url = make_url(server)
     connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host or "127.0.0.1",
-                                       port=url.port or 5432, database=url.database or "postgres")
+                                       port=url.port or 5432, database=database or url.database or "postgres")
     try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def _create_databases(server: str, names: Sequence[str]) -> None:
+    async with pg_connect(server) as connection:
         existing = {row[0] for row in await connection.fetch("SELECT datname FROM pg_database")}
         for name in names:
             if name not in existing:
                 # An identifier cannot be a parameter; the names are the prefix and service names, quoted.
                 await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
 
 
 async def _drop_databases(server: str, names: Sequence[str]) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server)
-    connection = await asyncpg.connect(user=url.username, password=url.password, host=url.host or "127.0.0.1",
-                                       port=url.port or 5432, database=url.database or "postgres")
-    try:
+    async with pg_connect(server) as connection:
         for name in names:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 def create_databases(server: str, names: Sequence[str]) -> None:
@@ -293,7 +294,9 @@ class ClusterLayout(Layout):
         base = Layout.from_env(var_dir or str(Path(env.get("COMITAS_DEV_VAR") or "var") / "cluster"), env)
         topology = Topology.load()
         offset = int(env.get("COMITAS_DEV_BASE_PORT", stack.DEFAULT_BASE_PORT)) - stack.DEFAULT_BASE_PORT
-        ports = {**base.ports, "nats": Ports(topology, offset).nats_client(1)}
+        plan = Ports(topology, offset)
+        # Where HAProxy binds, whatever COMITAS_DEV_<SERVICE>_PORT says (make run's, not the cluster's).
+        ports = {**{s.name: plan.gateway(s.default_port) for s in stack.SERVICES}, "nats": plan.nats_client(1)}
         prefix = env.get(DB_PREFIX_ENV, "comitas")
         urls = database_urls(server_url(env), [s.name for s in base.services], prefix)
         return cls(var=base.var, ports=ports, services=base.services, database_urls=urls, topology=topology,
@@ -501,7 +504,6 @@ def banner(layout: ClusterLayout, children: Sequence[Child]) -> str:
 
 
 def cmd_run_cluster(layout: ClusterLayout) -> int:
-    stack.check_ports_free(layout)
     assert layout.topology is not None
     taken = [p for p in layout.plan.all([(s.name, s.default_port) for s in layout.services])
              if stack._port_taken(p)]  # noqa: SLF001 - the same check make run does

@@ -196,11 +196,10 @@ def _health_router() -> APIRouter:
                 checks={"process": "draining"})
             return JSONResponse(problem.body(), status_code=503, media_type="application/problem+json")
         checks = {"database": "ok", "nats": "ok" if platform.nats.connected else "unreachable"}
-        if _every_connection_in_use(platform):
-            # Busy, not unreachable: the probe would queue behind the requests for a connection and the
-            # gateway's check time out, taking out a replica that serves (the last one: 503 for everyone).
-            checks["database"] = "ok"
-        else:
+        # Every connection in use is busy, not unreachable, and stays "ok" unprobed: the probe would queue
+        # behind the requests for a connection and the gateway's check time out, taking out a replica that
+        # serves (the last one: 503 for everyone).
+        if not _every_connection_in_use(platform):
             try:
                 async with platform.database.transaction() as session:
                     await session.execute(text("SELECT 1"))

@@ -25,6 +25,7 @@ from joserfc.jwk import KeySet
 from .clock import real_timestamp
 from .errors import InsufficientScope, Unauthorized
 from .scopes import SCOPES, parse_scope
+from .settings import ServiceSettings
 
 InstitutionId = NewType("InstitutionId", str)
 
@@ -43,11 +44,11 @@ def service_audience(service_name: str) -> str:
     return f"urn:comitas:{service_name}"
 
 
-def legacy_audience_accepted(settings: Any) -> bool:
+def legacy_audience_accepted(settings: ServiceSettings) -> bool:
     """Whether a resource server still accepts ``aud: comitas``: its ``accept_legacy_audience`` setting,
     which when unset means yes outside production."""
-    value = getattr(settings, "accept_legacy_audience", None)
-    return getattr(settings, "environment", "production") != "production" if value is None else bool(value)
+    value = settings.accept_legacy_audience
+    return settings.environment != "production" if value is None else value
 
 
 @dataclass(frozen=True)
@@ -220,16 +221,15 @@ class TokenValidator:
         await self.http.aclose()
 
 
-def token_validator_for(settings: Any, *, http: httpx.AsyncClient, deny_list: DenyList) -> TokenValidator:
-    """The validator a service builds from its settings. Reads the newer fields with defaults, so it
-    works with settings classes that predate them: ``resolved_audience`` (else ``audience``),
-    ``accept_legacy_audience`` and ``max_token_lifetime_seconds``."""
+def token_validator_for(settings: ServiceSettings, *, http: httpx.AsyncClient,
+                        deny_list: DenyList) -> TokenValidator:
+    """The validator a service builds from its settings."""
     extra = {iss: f"{iss.rstrip('/')}/.well-known/jwks.json" for iss in settings.extra_issuers}
     return TokenValidator(
-        issuer=settings.issuer, audience=getattr(settings, "resolved_audience", settings.audience),
+        issuer=settings.issuer, audience=settings.resolved_audience,
         jwks_url=settings.resolved_jwks_url, extra_issuers=extra, http=http, deny_list=deny_list,
         accept_legacy_audience=legacy_audience_accepted(settings),
-        max_lifetime_seconds=getattr(settings, "max_token_lifetime_seconds", MAX_TOKEN_LIFETIME_SECONDS))
+        max_lifetime_seconds=settings.max_token_lifetime_seconds)
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -304,6 +304,16 @@ def require_scopes(*required: str) -> Any:
 
     # Security rather than Depends: the same dependency, and OpenAPI lists the scopes on the operation.
     return Security(dependency, scopes=list(required))
+
+
+def bearer_token(request: Request) -> str:
+    """The caller's access token as it came (already validated by the route's scope dependency), for a
+    service that calls another on the caller's behalf with that very token."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
 
 
 def Scoped(*required: str) -> Any:

@@ -29,19 +29,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
-from sqlalchemy import BigInteger, CursorResult, bindparam, delete, func, select, update
+from sqlalchemy import BigInteger, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,12 +48,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import randomness
 from .auth import InstitutionId
 from .clock import real_now
-from .db import Database
+from .db import Database, rows_affected
 from .errors import Conflict, Problem, Unprocessable
 from .platform_tables import PlatformTables
-from .settings import DEV_MASTER_KEY
-
-log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
 # Only claims committed by releases before claims moved into the request's transaction can still be
@@ -93,15 +89,9 @@ def _in_use() -> Conflict:
 
 
 class Idempotency:
-    def __init__(self, database: Database, tables: PlatformTables,
-                 master_key: SecretStr | str | None = None) -> None:
+    def __init__(self, database: Database, tables: PlatformTables, master_key: SecretStr | str) -> None:
         self.database = database
         self.tables = tables
-        if master_key is None:
-            # Kept until every caller passes its settings' key; the development key at least keeps a
-            # casual reader of the table from reading victims' accounts.
-            log.warning("Idempotency built without a master key: stored answers use the development key")
-            master_key = DEV_MASTER_KEY
         secret = master_key.get_secret_value() if isinstance(master_key, SecretStr) else master_key
         self._aead = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=b"comitas-idempotency",
                                  info=b"stored-response/v1").derive(secret.encode()))
@@ -209,7 +199,7 @@ class Idempotency:
             if "locked" in str(exc).lower():
                 raise _in_use() from None
             raise
-        return bool(cast(CursorResult[Any], result).rowcount)
+        return bool(rows_affected(result))
 
     @staticmethod
     def remember(call: IdempotentCall, status: int, body: Any) -> None:

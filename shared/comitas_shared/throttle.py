@@ -19,18 +19,18 @@ import ipaddress
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MovingWindowSupport, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from sqlalchemy import CursorResult, Table, delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from .clock import Clock, real_now
-from .db import Database
+from .db import Database, rows_affected
 from .errors import Problem
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -164,8 +164,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     async def reset(self) -> int | None:
         async with self.database.transaction() as session:
-            result = cast(CursorResult[Any], await session.execute(delete(self.table)))
-            return result.rowcount
+            return rows_affected(await session.execute(delete(self.table)))
 
     async def check(self) -> bool:
         try:
@@ -231,5 +230,4 @@ class Throttle:
 async def purge_expired(database: Database, table: Table, *, now: datetime) -> int:
     """Deletes hits whose window has passed (idempotent; any replica may run it)."""
     async with database.transaction() as session:
-        result = cast(CursorResult[Any], await session.execute(delete(table).where(table.c.expires_at < now)))
-        return result.rowcount or 0
+        return rows_affected(await session.execute(delete(table).where(table.c.expires_at < now)))

@@ -31,6 +31,7 @@ VIEWER = "comitas_viewer"
 ACROSS = "comitas_across_institutions"
 
 S = TypeVar("S", bound=Executable)
+M = TypeVar("M")
 
 
 class SharedRecord(Protocol):
@@ -56,6 +57,15 @@ def across_institutions(statement: S, reason: str) -> S:
     if not reason.strip():
         raise UnscopedQuery("seeing every institution's rows needs a reason")
     return statement.execution_options(**{ACROSS: reason})
+
+
+def table_models(base: type[M]) -> list[type[M]]:
+    """Every mapped table among ``base``'s subclasses, at any depth (the models a service shares between
+    two institutions: load its models first, so every subclass is defined)."""
+    found: list[type[M]] = []
+    for sub in base.__subclasses__():
+        found += [sub, *table_models(sub)]
+    return [model for model in found if hasattr(model, "__table__")]
 
 
 def install_visibility(session_class: type[Session], models: Iterable[type[Any]]) -> None:

@@ -67,7 +67,7 @@ DEMO_INSTITUTIONS = [
         "contact": {"emails": ["beschwerden@nhri.example.org"], "language": "de"}}),
     DemoInstitution("inst_demo_commission", "demo-commission", "Demo Regional Human Rights Commission",
                     "regional_commission", "FR", {
-        "subdivision": "FR-GES", "time_zone": "Europe/Paris", "languages": ["fr", "en"],
+        "subdivision": "FR-6AE", "time_zone": "Europe/Paris", "languages": ["fr", "en"],
         "mandate": {"subject_areas": ["general"], "investigates": ["public_authorities"],
                     "countries": COUNCIL_OF_EUROPE},
         "accepts_referrals": True, "referral_kinds": ["referral"],

@@ -7,7 +7,6 @@ import logging
 
 from fastapi import FastAPI
 
-from comitas_shared import throttle
 from comitas_shared.app import Platform, create_service_app
 from comitas_shared.clock import Clock, real_now
 
@@ -60,30 +59,23 @@ def create_app(settings: IdentitySettings | None = None, *, clock: Clock | None 
         description=DESCRIPTION,
         routers=[oauth_router, keys_router, institutions_router],
         on_startup=[prepare_keys, start_housekeeping],
+        clock=clock,
     )
     platform: Platform = app.state.platform
-    app.state.clock = clock
-    if hasattr(platform, "clock"):
-        platform.clock = clock
-    # identity is a resource server too (directory, userinfo), configured from its own settings.
-    validator = platform.validator
-    validator.audience = settings.audience
-    validator.accept_legacy_audience = settings.legacy_audience_accepted
-    validator.max_lifetime_seconds = settings.max_token_lifetime_seconds
     app.state.keyring = keyring
+    app.state.oauth_context = oauth.Context(settings=settings, keyring=keyring, tables=platform.tables)
     app.state.throttles = build_throttles(settings, platform.database, tables, clock)
     return app
 
 
 async def _housekeeping(platform: Platform, interval: float, clock: Clock) -> None:
-    """Purges expired codes, assertion ids, revocations and throttle hits. Every replica may run it:
-    deletes commute."""
+    """Purges expired codes, assertion ids, refresh tokens and revocations (throttle hits go with the
+    platform's own housekeeping). Every replica may run it: deletes commute."""
     while True:
         await asyncio.sleep(interval)
         try:
             async with platform.database.transaction() as session:
                 await oauth.purge_expired(session, now=clock())
-            await throttle.purge_expired(platform.database, platform.tables.throttle, now=clock())
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from comitas_shared.auth import LEGACY_AUDIENCE, service_audience
+from comitas_shared.auth import LEGACY_AUDIENCE, legacy_audience_accepted, service_audience
 from comitas_shared.settings import ServiceSettings
 from comitas_shared.throttle import parse_limit, parse_networks
 
@@ -32,7 +32,7 @@ class IdentitySettings(ServiceSettings):
     refresh_token_family_max_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
     # A private_key_jwt client assertion may not claim to live longer than this (bounds the jti store).
     client_assertion_max_lifetime_seconds: int = Field(default=900, ge=60, le=3600)
-    # How often expired codes, assertion ids, revocations and throttle hits are purged.
+    # How often expired codes, assertion ids, refresh tokens and revocations are purged.
     housekeeping_interval_seconds: float = Field(default=600.0, gt=0)
 
     # identity is a resource server too (directory, userinfo): this is its own resource identifier.
@@ -44,17 +44,11 @@ class IdentitySettings(ServiceSettings):
     # indicators. Issued when ``issue_legacy_audience`` is true; None means: outside production only.
     legacy_audience: str = LEGACY_AUDIENCE
     issue_legacy_audience: bool | None = None
-    # As a resource server: accept tokens whose aud is the legacy audience. None: outside production only.
-    accept_legacy_audience: bool | None = None
-    # As a resource server: refuse tokens that claim to live longer than this (exp - iat).
-    max_token_lifetime_seconds: int = Field(default=3600, ge=60, le=86400)
 
     # Failed attempts allowed per window ("<n>/<period>" or "<n> per <k> <period>", the limits library's
     # notation): per client and address at the token endpoint, per account and address at the sign-in.
     token_failure_limit: str = "20/minute"
     sign_in_failure_limit: str = "20/minute"
-    # Proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; nobody else's is.
-    trusted_proxies: list[str] = Field(default_factory=list)
 
     @field_validator("token_failure_limit", "sign_in_failure_limit")
     @classmethod
@@ -62,6 +56,7 @@ class IdentitySettings(ServiceSettings):
         parse_limit(value)
         return value
 
+    # trusted_proxies is ServiceSettings', which does not check it; identity's throttles rely on it.
     @field_validator("trusted_proxies")
     @classmethod
     def _networks_parse(cls, value: list[str]) -> list[str]:
@@ -81,8 +76,7 @@ class IdentitySettings(ServiceSettings):
 
     @property
     def legacy_audience_accepted(self) -> bool:
-        return self.environment != "production" if self.accept_legacy_audience is None \
-            else self.accept_legacy_audience
+        return legacy_audience_accepted(self)
 
     @model_validator(mode="after")
     def _public_url_is_transport_safe(self) -> IdentitySettings:

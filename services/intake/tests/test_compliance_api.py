@@ -4,7 +4,8 @@ cell under 5; another institution sees no case-level data; the state's report is
 
 from __future__ import annotations
 
-from test_filings_api import COMPLAINT, consent_for, new_complaint, outbox
+from outbox_kit import outbox
+from test_filings_api import COMPLAINT, consent_for, new_complaint
 
 # States no other test decides against: the published tables are the platform's.
 PLAN = {"LI": 8, "IS": 7, "MT": 5}

@@ -8,12 +8,9 @@ submission goes to both, and filing it asks notifications for the publication ch
 from __future__ import annotations
 
 import io
-import json
 
+from outbox_kit import outbox
 from pypdf import PdfReader
-from sqlalchemy import text
-
-from comitas_shared.db import Database
 
 NAME = "Aysel Kaya"
 ADDRESS = "12 Rue Secrete, Lyon"
@@ -41,17 +38,6 @@ COMPLAINT = {
 def consent_for(mechanism: str, categories: list[str], purpose: str = "file_with_mechanism") -> dict:
     return {"status": "given", "purposes": [purpose], "recipient": {"type": "mechanism", "value": mechanism},
             "categories": categories, "channel": "written"}
-
-
-async def outbox(stack, event_type: str) -> list[dict]:
-    database = Database(stack.database_urls["intake"])
-    try:
-        async with database.transaction() as session:
-            rows = (await session.execute(text("SELECT envelope FROM outbox WHERE event_type = :t"),
-                                          {"t": event_type})).all()
-    finally:
-        await database.dispose()
-    return [json.loads(r.envelope) if isinstance(r.envelope, str) else r.envelope for r in rows]
 
 
 def pdf_text(content: bytes) -> str:
@@ -174,6 +160,8 @@ async def test_a_detained_defender_s_submission_goes_to_both_mandates_and_a_publ
                                  json={"kind": "publication_checked", "on": "2026-11-30"})
         assert checked.status_code == 201, checked.text
         assert {x["deadline"]: x["status"] for x in checked.json()["limits"]} == {"publication_check": "met"}
+        # The limit met is the one the filing asked for: 60 days from the submission, not the day filed.
+        assert [x["last_day"] for x in checked.json()["limits"]] == ["2027-01-01"]
 
     envelopes = await outbox(stack, "comitas.deadline.requested")
     check = [e["data"] for e in envelopes if e["data"]["case_ref"] == complaint_id

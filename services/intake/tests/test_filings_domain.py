@@ -9,6 +9,8 @@ import pytest
 
 from comitas_intake.filings import domain
 from comitas_intake.filings.rules import load_rules, shipped_rules
+from comitas_intake.proceedings import domain as proceedings
+from comitas_intake.proceedings.rules import shipped_procedures
 from comitas_shared.errors import InvalidInput, InvalidTransition
 
 RULES = shipped_rules()
@@ -162,5 +164,10 @@ def test_the_publication_check_falls_due_at_the_publication_delay_and_is_not_a_h
     assert len(events) == 1 and events[0].data["last_day"] == "2027-01-01" and events[0].data["hard"] is False
     assert domain.publication_check(body=RULES.bodies["echr"], filing_id="f1", complaint_id="c1",
                                     institution_id="i1", filed_on=TODAY, mandates=[], now=NOW, source="t") == []
-    met = domain.publication_checked(filing_id="f1", complaint_id="c1", institution_id="i1", now=NOW, source="t")
-    assert met.data["reason"] == "met" and met.data["deadline_key"] == events[0].data["deadline_key"]
+    # The step of the proceedings that answers it withdraws the same deadline, as met.
+    checked = proceedings.record_step(
+        shipped_procedures().for_body("sp"), filing_status="filed", kind="publication_checked", on=TODAY,
+        today=TODAY, set_days={}, open_limits={"publication_check"}, filing_id="f1", complaint_id="c1",
+        institution_id="i1", mechanism="sp", concerns=None, now=NOW, source="t")
+    met = [e.data for e in checked.events if e.type == "comitas.deadline.withdrawn"]
+    assert [(m["reason"], m["deadline_key"]) for m in met] == [("met", events[0].data["deadline_key"])]

@@ -13,7 +13,8 @@ import uuid
 
 import httpx
 import pytest
-from consent_evidence_kit import PURPOSE, audit, count, rows
+from consent_evidence_kit import PURPOSE, audit, count
+from outbox_kit import outbox
 from public_kit import person, proof, public_intake, receipt
 
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -82,11 +83,6 @@ async def public_complaint(served, sharing: dict) -> tuple[str, str]:
 async def complaint_id_of(api: httpx.AsyncClient, reference: str) -> str:
     listed = (await api.get("/v1/complaints", params={"limit": 100})).json()["items"]
     return next(c["id"] for c in listed if c["reference"] == reference)
-
-
-async def outbox(stack, event_type: str) -> list[dict]:
-    found = await rows(stack, "SELECT envelope FROM outbox WHERE event_type = :t", t=event_type)
-    return [json.loads(r["envelope"]) if isinstance(r["envelope"], str) else r["envelope"] for r in found]
 
 
 async def test_the_recipient_takes_the_case_over_with_the_victim_s_consent(stack, served, sender, referral_service):

@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 
 from consent_evidence_kit import PURPOSE, new_complaint, rows
+from outbox_kit import outbox
 from public_kit import person, proof, public_intake, receipt
 
 REMEDY = "appeal to the Lyon administrative court, dismissed"
 
 
 async def envelopes(stack, event_type: str, subject: str) -> list[dict]:
-    found = await rows(stack, "SELECT envelope FROM outbox WHERE event_type = :t", t=event_type)
-    decoded = [json.loads(r["envelope"]) if isinstance(r["envelope"], str) else r["envelope"] for r in found]
-    return [e for e in decoded if e.get("subject") == subject]
+    return [e for e in await outbox(stack, event_type) if e.get("subject") == subject]
 
 
 async def test_erasure_revokes_every_grant_at_once_and_tells_each_recipient_alone(stack):

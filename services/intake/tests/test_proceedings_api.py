@@ -5,7 +5,8 @@ notifications and withdrawn as met by the step that answers it."""
 
 from __future__ import annotations
 
-from test_filings_api import COMPLAINT, consent_for, new_complaint, outbox
+from outbox_kit import outbox
+from test_filings_api import COMPLAINT, consent_for, new_complaint
 
 
 async def test_an_ecthr_proceeding_opens_and_meets_its_limits(stack):

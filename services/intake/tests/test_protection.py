@@ -96,8 +96,7 @@ async def _chain(database: Database, institution: InstitutionId, n: int) -> None
         async with database.transaction() as session:
             await service.record(session, institution_id=institution, actor=actor, action="pii.read",
                                  subject_kind="complaint", subject_id=f"c-{i}", purpose="investigation",
-                                 details={"fields": ["victims"]}, now=NOW + timedelta(minutes=i),
-                                 lock=not database.is_sqlite)
+                                 details={"fields": ["victims"]}, now=NOW + timedelta(minutes=i))
 
 
 async def _verify(database: Database, institution: InstitutionId, keyring: KeyRing, directory: Path):

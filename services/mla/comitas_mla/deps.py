@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from comitas_shared.app import PlatformDep
 from comitas_shared.evidence import EvidenceStore
 
 from .directory import Directory
 from .legal_bases.catalogue import LegalBases
+from .requests.service import Ctx
 from .settings import MlaSettings
 
 
@@ -33,3 +35,11 @@ SettingsDep = Annotated[MlaSettings, Depends(get_settings)]
 LegalBasesDep = Annotated[LegalBases, Depends(get_legal_bases)]
 DirectoryDep = Annotated[Directory, Depends(get_directory)]
 EvidenceDep = Annotated[EvidenceStore, Depends(get_evidence)]
+
+
+def get_ctx(platform: PlatformDep, bases: LegalBasesDep, settings: SettingsDep) -> Ctx:
+    """What every request action needs (the requests and results routers both act on requests)."""
+    return Ctx(platform=platform, bases=bases, settings=settings)
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
-from fastapi import Depends, Request
 
 from comitas_shared.errors import InvalidInput, Problem, ServiceUnavailable
 
@@ -78,10 +77,3 @@ class Directory:
                          closures=closures)
 
 
-def bearer_token(request: Request) -> str:
-    """The caller's access token as it came (already validated by the route's scope dependency)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-BearerToken = Annotated[str, Depends(bearer_token)]

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from comitas_shared.app import create_service_app
-from comitas_shared.evidence import EvidenceStorage, EvidenceStore, LocalFileStorage, S3Storage
+from comitas_shared.evidence import EvidenceStore, storage_from_settings
 from comitas_shared.visibility import install_visibility
 
 from .directory import Directory
@@ -43,14 +43,5 @@ def create_app(settings: MlaSettings | None = None) -> FastAPI:
 
 
 def build_store(settings: MlaSettings) -> EvidenceStore:
-    storage: EvidenceStorage
-    if settings.evidence_backend == "s3":
-        if not settings.evidence_s3_bucket:
-            raise ValueError("evidence_s3_bucket: required with evidence_backend = s3")
-        storage = S3Storage.connect(settings.evidence_s3_bucket, prefix=settings.evidence_s3_prefix,
-                                    endpoint_url=settings.evidence_s3_endpoint_url,
-                                    region_name=settings.evidence_s3_region)
-    else:
-        # fsync before each rename, except in tests (durability is not what they check).
-        storage = LocalFileStorage(settings.evidence_dir, durable=settings.environment != "test")
-    return EvidenceStore(storage, max_bytes=settings.max_result_bytes, spool_dir=settings.evidence_spool_dir)
+    return EvidenceStore(storage_from_settings(settings), max_bytes=settings.max_result_bytes,
+                         spool_dir=settings.evidence_spool_dir)

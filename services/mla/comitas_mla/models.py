@@ -14,6 +14,7 @@ from sqlmodel import Field
 from comitas_shared.auth import InstitutionId
 from comitas_shared.db import make_base, new_registry
 from comitas_shared.platform_tables import define_platform_tables
+from comitas_shared.visibility import table_models
 
 registry = new_registry()
 Base = make_base(registry)
@@ -42,11 +43,4 @@ def load_all_models() -> None:
 def shared_models() -> list[type[SharedByTwoAuthorities]]:
     """Every table two authorities see, for the visibility rule."""
     load_all_models()
-    return [model for model in _subclasses(SharedByTwoAuthorities) if hasattr(model, "__table__")]
-
-
-def _subclasses(cls: type[SharedByTwoAuthorities]) -> list[type[SharedByTwoAuthorities]]:
-    found: list[type[SharedByTwoAuthorities]] = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
+    return table_models(SharedByTwoAuthorities)

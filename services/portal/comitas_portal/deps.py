@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from comitas_shared.app import Now
 from comitas_shared.db import Session
 
-from .sessions.service import Officer, Refresher, Sealer, signed_in_officer
+from .sessions.service import Officer, Refresher, Sealer, current, signed_in_officer
 from .settings import PortalSettings
 from .upstream import Upstream
 from .web import SignInRequired, check_csrf
@@ -65,10 +65,20 @@ async def signed_in(officer: MaybeOfficer) -> Officer:
 
 async def posted_by_officer(request: Request, officer: Annotated[Officer, Depends(signed_in)]) -> Officer:
     """A POST of a signed-in officer, with this session's form token (field or ``X-CSRF-Token`` header)."""
-    form = await request.form()
-    check_csrf(officer.csrf_token, form, request.headers)
+    check_csrf(officer.csrf_token, await request.form(), request.headers)
+    return officer
+
+
+async def signing_out_officer(request: Request, session: Session, sealer: SealerDep, now: Now) -> Officer:
+    """The officer of a live session asking to sign out, with this session's form token. Their token is
+    not refreshed: sign-out revokes it, and a refresh would only buy identity a token to revoke."""
+    officer = await current(session, sealer, cookie=request.cookies.get(SESSION_COOKIE), now=now)
+    if officer is None:
+        raise SignInRequired
+    check_csrf(officer.csrf_token, await request.form(), request.headers)
     return officer
 
 
 CurrentOfficer = Annotated[Officer, Depends(signed_in)]
 PostingOfficer = Annotated[Officer, Depends(posted_by_officer)]
+SigningOutOfficer = Annotated[Officer, Depends(signing_out_officer)]

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -57,6 +57,49 @@ class Unreachable(Exception):
 
 class TokenRefused(Exception):
     """A service answered 401: the session's token expired or was revoked; the officer signs in again."""
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Section:
+    """One part of a page that lists what a service answered: its items, or why there are none to show."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: bool = False
+    error: str | None = None
+
+
+async def section(call: Awaitable[Any]) -> Section:
+    """The items a call answers (a page of them, or a list). A service that does not answer (not deployed,
+    down) leaves its section unavailable, and the rest of the page is still shown."""
+    try:
+        answer = await call
+    except Unreachable:
+        return Section(unavailable=True)
+    except UpstreamProblem as problem:
+        # 403: the officer's account lacks the scope; 404: the service has no such API (not yet deployed).
+        return Section(unavailable=problem.status == 404, error=None if problem.status == 404 else problem.detail)
+    items = answer["items"] if isinstance(answer, dict) and "items" in answer else answer
+    return Section(items=list(items or []))
+
+
+async def optional(call: Awaitable[T], default: T, *, missing: list[str] | None = None,
+                   statuses: Collection[int] | None = None) -> T:
+    """What a call answers, or ``default`` for what a page can go without: when the service does not
+    answer (its name then added to ``missing``, for the page to say so), or refuses with one of
+    ``statuses`` (any status when None; another is raised)."""
+    try:
+        return await call
+    except Unreachable as unreachable:
+        if missing is not None:
+            missing.append(unreachable.service)
+        return default
+    except UpstreamProblem as problem:
+        if statuses is None or problem.status in statuses:
+            return default
+        raise
 
 
 # The paths the portal calls are built from ids in its own URLs: anything but these characters (a dot-dot,

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import date, datetime
 from functools import cache, partial
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +23,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .i18n import LANGUAGE_NAMES, LANGUAGES, label, labels, translations
+
+if TYPE_CHECKING:
+    from .sessions.service import Officer
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -100,7 +103,8 @@ def static_file(name: str) -> Response:
     return Response(body, media_type=media_type, headers={"Cache-Control": cache_control})
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_of(name: str) -> ZoneInfo:
+    """The time zone of that name; UTC for a name this machine does not know."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -112,7 +116,7 @@ class Formats:
 
     def __init__(self, language: str, time_zone: str) -> None:
         self.language = language
-        self.zone = _zone(time_zone)
+        self.zone = zone_of(time_zone)
         self.time_zone = time_zone
 
     def day(self, value: date | str | None) -> str:
@@ -154,6 +158,22 @@ def render(template: str, *, language: str, time_zone: str = "UTC", status_code:
         **{"officer": None, "csrf_token": "", "current": "", "back": "/", **values})
     return HTMLResponse(html, status_code=status_code,
                         headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def page(template: str, officer: Officer, *, current: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """A signed-in officer's page (``current``: the menu entry it is under), in their language and time
+    zone, with their session's form token."""
+    return render(template, language=officer.language, time_zone=officer.time_zone, officer=officer,
+                  csrf_token=officer.csrf_token, current=current, status_code=status_code, **values)
+
+
+async def form_fields(request: Request, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A posted form's text fields; those named in ``lists`` (check boxes) as lists of their values."""
+    form = await request.form()
+    fields: dict[str, Any] = {key: value for key, value in form.items() if isinstance(value, str)}
+    for name in lists:
+        fields[name] = [value for value in form.getlist(name) if isinstance(value, str)]
+    return fields
 
 
 def sign_in_redirect(request: Request) -> Response:

@@ -71,8 +71,7 @@ async def test_requests_and_another_replica_racing_refresh_once(portal):
         database = Database(portal.database_url)
         try:
             async with database.transaction() as session:
-                seen = await sessions.current(session, portal.settings, app.state.sealer, cookie=cookie,
-                                              now=real_now(), touch=False)
+                seen = await sessions.current(session, app.state.sealer, cookie=cookie, now=real_now())
             assert seen is not None and not seen.token_usable
             replicas = [sessions.Refresher(portal.settings, app.state.sealer, http, database, real_now)
                         for _ in range(2)]

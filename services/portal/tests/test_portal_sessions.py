@@ -37,8 +37,8 @@ async def test_sign_in_shows_today_and_sign_out_revokes_the_token(portal):
         database = Database(portal.database_url)
         try:
             async with database.transaction() as session:
-                held = await sessions.current(session, portal.settings, portal.served.app.state.sealer,
-                                              cookie=cookie, now=real_now())
+                held = await sessions.current(session, portal.served.app.state.sealer, cookie=cookie,
+                                              now=real_now())
         finally:
             await database.dispose()
         assert held is not None

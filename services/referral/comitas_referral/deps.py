@@ -6,9 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from comitas_shared.app import PlatformDep
+
 from .directory.reader import DirectoryReader
 from .intake import Intake
 from .receipts.service import ReceiptSigner
+from .referrals.service import Ctx
 from .settings import ReferralSettings
 
 
@@ -32,3 +35,11 @@ SettingsDep = Annotated[ReferralSettings, Depends(get_settings)]
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 DirectoryReaderDep = Annotated[DirectoryReader, Depends(get_directory_reader)]
 ReceiptSignerDep = Annotated[ReceiptSigner, Depends(get_receipt_signer)]
+
+
+def get_ctx(platform: PlatformDep, signer: ReceiptSignerDep) -> Ctx:
+    """What every referral transition needs (the referrals and thread routers both act on referrals)."""
+    return Ctx(platform=platform, signer=signer)
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]

@@ -6,10 +6,9 @@ the caller's own, for intake's audience and the scopes that call needs, with ``a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
-from fastapi import Depends, Request
 
 from comitas_shared.auth import service_audience
 from comitas_shared.errors import InvalidInput, ServiceUnavailable
@@ -116,10 +115,3 @@ def _expect(answer: Answer, status: int, doing: str) -> None:
         raise ServiceUnavailable(f"{doing}: intake answered {answer.status}", intake=answer.body)
 
 
-def bearer_token(request: Request) -> str:
-    """The caller's access token as it came (already validated by the route's scope dependency)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-BearerToken = Annotated[str, Depends(bearer_token)]

@@ -25,6 +25,7 @@ from .calendar import (
     NonWorkingKind,
     body_calendar,
     body_keys,
+    directory_closures,
     end_of_day_utc,
     state_calendar,
 )
@@ -73,5 +74,6 @@ __all__ = [
     "end_of_day_utc",
     "extend",
     "load_body_calendars",
+    "directory_closures",
     "state_calendar",
 ]

@@ -22,9 +22,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+import pycountry
 from holidays.version import __version__ as _library_version
 
 from ..errors import InvalidInput
@@ -261,6 +263,20 @@ class Calendar:
         return f"holidays {HOLIDAYS_VERSION}, {self.place}"
 
 
+def directory_closures(entries: Iterable[Mapping[str, Any]], *, default_source: str) -> list[Closure]:
+    """An institution's closures as the institutions directory lists them (``day``, ``until``, ``name``,
+    ``source``, ISO dates). The directory validates them; one that does not read is left out."""
+    closures = []
+    for entry in entries:
+        try:
+            closures.append(Closure(day=date.fromisoformat(str(entry["day"])), name=str(entry.get("name") or "closure"),
+                                    source=str(entry.get("source") or default_source),
+                                    until=date.fromisoformat(str(entry["until"])) if entry.get("until") else None))
+        except (KeyError, ValueError, InvalidInput):
+            continue
+    return closures
+
+
 def state_calendar(
     country: str,
     subdivision: str | None = None,
@@ -280,6 +296,14 @@ def state_calendar(
     chosen = frozenset(weekend)
     notes: list[str] = []
     subdivision = library_subdivision(country, subdivision)
+    if subdivision is not None and _national_only(country, subdivision, tuple(categories)):
+        # The directory keeps any ISO 3166-2 code (a French region, FR-GES), the library lists only the
+        # subdivisions with holidays of their own (FR's Alsace, 6AE, and Moselle, 57, both inside
+        # FR-GES). The national holidays are then the known part; whether a region's own apply is
+        # not known, so every result says check rather than the count failing.
+        notes.append(f"holidays {HOLIDAYS_VERSION} has no holidays of its own for {country}-{subdivision}; "
+                     f"counted with {country}'s national ones: check any regional holiday")
+        subdivision = None
     entity = _entity(country, subdivision, tuple(categories))
     if entity.weekend != chosen:
         # A wrong weekend moves every working-day count; say so on every result rather than guess.
@@ -324,6 +348,16 @@ def library_subdivision(country: str, subdivision: str | None) -> str | None:
     if subdivision is not None and subdivision.upper().startswith(f"{country.upper()}-"):
         return subdivision[len(country) + 1:]
     return subdivision
+
+
+@lru_cache(maxsize=512)
+def _national_only(country: str, subdivision: str, categories: tuple[str, ...]) -> bool:
+    """Whether ``subdivision`` is an ISO 3166-2 subdivision of ``country`` the library has no calendar
+    for (anything else, a typo say, is refused by :func:`_entity` as before)."""
+    _entity(country, None, categories)  # the State and the categories first, with their own messages
+    if subdivision in holidays.country_holidays(country).subdivisions:
+        return False
+    return pycountry.subdivisions.get(code=f"{country}-{subdivision}") is not None  # type: ignore[no-untyped-call]
 
 
 @lru_cache(maxsize=512)

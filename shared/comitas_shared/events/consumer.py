@@ -124,14 +124,6 @@ async def record_in_inbox(session: AsyncSession, tables: PlatformTables, consume
             for event_id in event_ids[start:start + INBOX_CHUNK]])
 
 
-async def claim_many_in_inbox(session: AsyncSession, tables: PlatformTables, consumer: str,
-                              event_ids: list[str]) -> set[str]:
-    """Of ``event_ids``, those this consumer has not handled yet; records them in the current transaction."""
-    fresh = await unhandled_in_inbox(session, tables, consumer, event_ids)
-    await record_in_inbox(session, tables, consumer, fresh)
-    return set(fresh)
-
-
 INBOX_CHUNK = 500
 # A consumer is behind while its latest fetch, at most this long ago, left messages waiting, or in a burst
 # while it brought at least BURST_BATCH messages (a thousand a second, with BATCH_GATHER_SECONDS).
@@ -394,6 +386,17 @@ EventConsumer = DurableConsumer[CloudEvent]
 TypedHandler = Callable[[AsyncSession, D, CloudEvent], Awaitable[None]]
 
 
+def typed_payload(event: CloudEvent, data_class: type[D]) -> D | None:
+    """``event``'s payload as ``data_class``, unknown top-level fields ignored (the catalogue's changes
+    are additive); None, logged, for a payload that does not validate: it never will, so retrying it
+    would only hold the consumer back."""
+    try:
+        return data_class.model_validate({k: v for k, v in event.data.items() if k in data_class.model_fields})
+    except ValidationError as exc:
+        log.error("%s %s is malformed and ignored: %s", event.type, event.id, exc)
+        return None
+
+
 class EventDispatcher:
     """Catalogue events to typed handlers: ``dispatcher.on(DEADLINE_REQUESTED, apply_requested)``.
 
@@ -420,12 +423,9 @@ class EventDispatcher:
         if route is None:
             return
         data_class, handler = route
-        try:
-            data = data_class.model_validate({k: v for k, v in event.data.items() if k in data_class.model_fields})
-        except ValidationError as exc:
-            log.error("%s %s is malformed and ignored: %s", event.type, event.id, exc)
-            return
-        await handler(session, data, event)
+        data = typed_payload(event, data_class)
+        if data is not None:
+            await handler(session, data, event)
 
 
 def event_consumer(*, name: str, dispatcher: EventDispatcher, database: Database, tables: PlatformTables,

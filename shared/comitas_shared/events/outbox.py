@@ -39,18 +39,7 @@ async def add_event(session: AsyncSession, tables: PlatformTables, event: CloudE
         traceparent = current_traceparent()
         if traceparent:
             event = event.model_copy(update={"traceparent": traceparent})
-    await session.execute(
-        insert(tables.outbox).values(
-            event_id=event.id,
-            event_type=event.type,
-            subject=event.nats_subject,
-            institution_id=event.institutionid,
-            occurred_at=event.time,
-            envelope=event.to_record(),
-            attempts=0,
-        )
-    )
-    session.info[PENDING_KEY] = True
+    await add_events(session, tables, [event])
     return event
 
 

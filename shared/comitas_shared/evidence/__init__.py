@@ -5,6 +5,7 @@ sharing, and followed by a hash-chained custody trail. docs/adr/0013-evidence-st
 Services use what this package exports; its tables are defined on each service's own metadata.
 """
 
+from .backends import StorageSettings, storage_from_settings
 from .crypto import DataKey, open_filename, seal_filename
 from .custody import (
     GENESIS,
@@ -39,6 +40,8 @@ from .strip import StripResult, can_strip, strip_metadata
 from .tables import define_custody_table, define_evidence_item_table
 
 __all__ = [
+    "StorageSettings",
+    "storage_from_settings",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_POLICY",
     "EXECUTABLE_TYPES",

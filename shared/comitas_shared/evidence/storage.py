@@ -68,10 +68,6 @@ class LocalFileStorage:
         # fsync before the rename: evidence acknowledged to a victim must survive a power cut.
         self.durable = durable
 
-    @classmethod
-    def for_service(cls, service: str, *, var_dir: Path | str = "var", durable: bool = True) -> LocalFileStorage:
-        return cls(Path(var_dir) / "evidence" / service, durable=durable)
-
     def _dir(self, key: str) -> Path:
         return self.root / check_key(key)[:2]
 

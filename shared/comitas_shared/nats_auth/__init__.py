@@ -9,6 +9,7 @@ from .accounts import (
     institution_account,
     institution_account_jwt,
     push_account_jwt,
+    push_claims,
 )
 from .bundle import OperatorBundle, create, load, server_config, write_server_config
 from .platform import (
@@ -22,5 +23,5 @@ from .platform import (
 
 __all__ = ["FEEDS_STREAM", "ClaimsRefused", "OperatorBundle", "ack_subjects", "consumer_name", "create",
            "deliver_subject", "feed_subjects", "feed_user_creds", "feed_user_permissions", "institution_account",
-           "institution_account_jwt", "load", "push_account_jwt", "server_config", "usable_institution_id",
-           "write_server_config"]
+           "institution_account_jwt", "load", "push_account_jwt", "push_claims", "server_config",
+           "usable_institution_id", "write_server_config"]

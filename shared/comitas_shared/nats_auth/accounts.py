@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client
 
 from . import jwt
 from .bundle import OperatorBundle
@@ -71,16 +72,22 @@ def feed_user_creds(account: KeyPair, institution_id: str, *, name: str, now: da
     return jwt.creds_file(token, user.seed), user.public_key
 
 
-async def push_account_jwt(url: str, system_credentials: Path | str, account_jwt: str, *,
-                           timeout: float = 5.0) -> None:
-    """Sends an account JWT to the servers through the system account; with the full resolver every
-    server of the cluster takes it without a restart. Raises :class:`ClaimsRefused` if refused."""
-    nc = await nats.connect(url, user_credentials=str(system_credentials), connect_timeout=timeout,
-                            allow_reconnect=False, max_reconnect_attempts=0)
-    try:
-        reply = await nc.request(CLAIMS_UPDATE, account_jwt.encode(), timeout=timeout)
-    finally:
-        await nc.close()
+async def push_claims(client: Client, account_jwt: str, *, timeout: float = 5.0) -> None:
+    """Sends an account JWT to the servers over ``client``, a connection of the system account; with the
+    full resolver every server of the cluster takes it without a restart. Raises :class:`ClaimsRefused`
+    if refused."""
+    reply = await client.request(CLAIMS_UPDATE, account_jwt.encode(), timeout=timeout)
     answer = json.loads(reply.data or b"{}")
     if "error" in answer:
         raise ClaimsRefused(str(answer["error"].get("description", answer["error"])))
+
+
+async def push_account_jwt(url: str, system_credentials: Path | str, account_jwt: str, *,
+                           timeout: float = 5.0) -> None:
+    """:func:`push_claims` over a connection of its own, made with the system account's credentials."""
+    nc = await nats.connect(url, user_credentials=str(system_credentials), connect_timeout=timeout,
+                            allow_reconnect=False, max_reconnect_attempts=0)
+    try:
+        await push_claims(nc, account_jwt, timeout=timeout)
+    finally:
+        await nc.close()

@@ -130,20 +130,12 @@ class AccountLimits:
 class Permissions:
     publish: tuple[str, ...] = ()
     subscribe: tuple[str, ...] = ()
-    deny_publish: tuple[str, ...] = ()
-    deny_subscribe: tuple[str, ...] = ()
 
     def claim(self) -> dict[str, Any]:
-        def permission(allow: tuple[str, ...], deny: tuple[str, ...]) -> dict[str, Any]:
-            value: dict[str, Any] = {}
-            if allow:
-                value["allow"] = list(allow)
-            if deny:
-                value["deny"] = list(deny)
-            return value
+        def permission(allow: tuple[str, ...]) -> dict[str, Any]:
+            return {"allow": list(allow)} if allow else {}
 
-        return {"pub": permission(self.publish, self.deny_publish),
-                "sub": permission(self.subscribe, self.deny_subscribe)}
+        return {"pub": permission(self.publish), "sub": permission(self.subscribe)}
 
 
 @dataclass(frozen=True)
@@ -152,7 +144,6 @@ class AccountSpec:
     exports: tuple[Export, ...] = ()
     imports: tuple[Import, ...] = ()
     limits: AccountLimits = field(default_factory=AccountLimits)
-    signing_keys: tuple[str, ...] = ()
     # Users issued before this instant may no longer connect (``"*"`` in the revocation list).
     revoke_users_before: datetime | None = None
 
@@ -165,8 +156,6 @@ def account_claims(account_public_key: str, spec: AccountSpec, *, issued_at: dat
         nats["exports"] = [export.claim() for export in spec.exports]
     if spec.imports:
         nats["imports"] = [imported.claim() for imported in spec.imports]
-    if spec.signing_keys:
-        nats["signing_keys"] = list(spec.signing_keys)
     if spec.revoke_users_before is not None:
         nats["revocations"] = {"*": int(spec.revoke_users_before.timestamp())}
     claims["nats"] = nats
@@ -174,27 +163,22 @@ def account_claims(account_public_key: str, spec: AccountSpec, *, issued_at: dat
 
 
 def user_claims(user_public_key: str, *, name: str, permissions: Permissions | None, issued_at: datetime,
-                expires_at: datetime | None, issuer_account: str | None = None) -> dict[str, Any]:
-    """A user of an account. ``issuer_account`` names the account when a signing key of it signs."""
+                expires_at: datetime | None) -> dict[str, Any]:
+    """A user of an account, signed by the account's own key."""
     claims = _base(user_public_key, name, issued_at, expires_at)
     nats: dict[str, Any] = {"type": "user", "version": 2, "subs": NO_LIMIT, "data": NO_LIMIT,
                             "payload": NO_LIMIT}
     if permissions is not None:
         nats |= permissions.claim()
-    if issuer_account:
-        nats["issuer_account"] = issuer_account
     claims["nats"] = nats
     return claims
 
 
-def activation_claims(importer_account: str, *, name: str, subject: str, kind: ExportType, issued_at: datetime,
-                      issuer_account: str | None = None) -> dict[str, Any]:
+def activation_claims(importer_account: str, *, name: str, subject: str, kind: ExportType,
+                      issued_at: datetime) -> dict[str, Any]:
     """The exporting account's permission for ``importer_account`` to import ``subject`` (a private export)."""
     claims = _base(importer_account, name, issued_at, None)
-    nats: dict[str, Any] = {"type": "activation", "version": 2, "subject": subject, "kind": kind}
-    if issuer_account:
-        nats["issuer_account"] = issuer_account
-    claims["nats"] = nats
+    claims["nats"] = {"type": "activation", "version": 2, "subject": subject, "kind": kind}
     return claims
 
 

@@ -21,7 +21,6 @@ _PREFIX: dict[Role, int] = {
     "account": nkeys.PREFIX_BYTE_ACCOUNT,
     "user": nkeys.PREFIX_BYTE_USER,
 }
-_LETTER: dict[Role, str] = {"operator": "O", "account": "A", "user": "U"}
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,6 @@ class KeyPair:
 
     seed: str
     public_key: str
-
-    @property
-    def role(self) -> Role:
-        return next(role for role, letter in _LETTER.items() if self.public_key.startswith(letter))
 
     def sign(self, data: bytes) -> bytes:
         return bytes(nkeys.from_seed(self.seed.encode()).sign(data))

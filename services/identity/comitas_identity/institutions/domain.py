@@ -148,8 +148,6 @@ class Entry:
 
 
 ENTRY_FIELDS: frozenset[str] = frozenset(f.name for f in fields(Entry))
-# What directory readers see; the contact is the institution's own (see README: privacy of contacts).
-PRIVATE_FIELDS: frozenset[str] = frozenset({"contact"})
 
 
 def new_institution_id() -> str:

@@ -121,7 +121,8 @@ async def update(session: AsyncSession, *, principal: Principal, institution_id:
             error="insufficient_scope", required_scopes=["directory:manage"],
             headers={"WWW-Authenticate": 'Bearer realm="comitas", error="insufficient_scope", '
                                          'scope="directory:manage"'})
-    if await repository.get(session, institution_id) is None:
+    row = await repository.get(session, institution_id)
+    if row is None:
         raise NotFound(f"no institution {institution_id}")
     if not admin:
         if institution_id != principal.institution_id:
@@ -132,7 +133,7 @@ async def update(session: AsyncSession, *, principal: Principal, institution_id:
             raise Problem(f"only the platform's administrators change {', '.join(reserved)}", status=403,
                           slug="administrators-only", title="Changed by the platform's administrators only",
                           fields=reserved)
-    await apply_update(session, institution_id, changes, now=now)
+    await _apply(session, row, changes, now=now)
     return await get(session, institution_id, viewer=principal)
 
 
@@ -144,6 +145,11 @@ async def apply_update(session: AsyncSession, institution_id: str, changes: Mapp
     row = await repository.get(session, institution_id)
     if row is None:
         raise NotFound(f"no institution {institution_id}")
+    return await _apply(session, row, changes, now=now)
+
+
+async def _apply(session: AsyncSession, row: Institution, changes: Mapping[str, Any], *, now: datetime) -> list[str]:
+    institution_id = row.id
     before = _entry(row)
     after, changed = apply_changes(before, changes)
     if not changed:

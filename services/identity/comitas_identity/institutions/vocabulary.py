@@ -9,7 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from comitas_shared import datafiles
 
 DATA_FILE = Path(__file__).parent / "data" / "subject_areas.toml"
 # The top-level codes of intake's "Types of acts" (HURIDOCS Micro-thesauri list 4), which an area maps
@@ -79,12 +81,10 @@ class SubjectAreas:
 def load(path: Path = DATA_FILE) -> SubjectAreas:
     raw = path.read_bytes()
     try:
-        parsed = _File.model_validate(tomllib.loads(raw.decode("utf-8")))
+        data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise VocabularyFileError(f"{path.name}: not valid TOML: {exc}") from exc
-    except ValidationError as exc:
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise VocabularyFileError(f"{path.name}: {where}") from exc
+    parsed = datafiles.validate(_File, data, path.name, VocabularyFileError)
     codes = [a.code for a in parsed.area]
     if len(codes) != len(set(codes)):
         raise VocabularyFileError(f"{path.name}: a code is used twice")

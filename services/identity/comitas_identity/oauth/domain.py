@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from comitas_shared import randomness
+from comitas_shared import randomness, token_exchange
 from comitas_shared.scopes import unknown_scopes
 
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
@@ -25,9 +25,9 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{3,64}$")
 # OpenID Connect's scopes: they ask for the signed-in officer's identity, not for access to a service,
 # so they are not in the platform's catalogue and need no grant.
 OIDC_SCOPES = frozenset({"openid", "profile", "email"})
-# OAuth 2.0 Token Exchange (RFC 8693).
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+# OAuth 2.0 Token Exchange (RFC 8693), as the services' client side sends it.
+TOKEN_EXCHANGE = token_exchange.GRANT_TYPE
+ACCESS_TOKEN_TYPE = token_exchange.ACCESS_TOKEN_TYPE
 REFRESH_TOKEN = "refresh_token"
 # Never granted on anyone's behalf, whatever a service client is allowed.
 NEVER_EXCHANGED = frozenset({"admin"})

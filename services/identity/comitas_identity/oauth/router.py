@@ -22,7 +22,7 @@ from comitas_shared.openapi import problem_response
 from comitas_shared.scopes import SCOPES
 from comitas_shared.throttle import Throttle, TooManyRequests, client_address
 
-from ..deps import KeyRingDep, SettingsDep, ThrottlesDep
+from ..deps import SettingsDep, ThrottlesDep
 from ..users.service import normalise_email
 from . import csrf, service
 from .domain import ACCESS_TOKEN_TYPE, REFRESH_TOKEN, TOKEN_EXCHANGE
@@ -45,8 +45,10 @@ _PAGE_HEADERS = {
 _CREDENTIALS = ("email", "password", csrf.FIELD)
 
 
-def get_context(request: Request, settings: SettingsDep, keyring: KeyRingDep) -> Context:
-    return Context(settings=settings, keyring=keyring, tables=request.app.state.platform.tables)
+def get_context(request: Request) -> Context:
+    # Built once in create_app, so what it caches (the form key) lasts the process, not one request.
+    context: Context = request.app.state.oauth_context
+    return context
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -435,9 +435,10 @@ async def _load_subject(session: AsyncSession, context: Context, snapshot: Snaps
     if not isinstance(client_id, str) or not isinstance(institution_id, str) or len(client_id) > 64:
         return
     client = await repository.get_client(session, client_id)
-    snapshot.subject_active = (client is not None and client.active
-                               and await institutions.is_active(session, client.institution_id)
-                               and await institutions.is_active(session, institution_id))
+    if client is not None and client.active:
+        # Both institutions (often one) in one query.
+        wanted = {client.institution_id, institution_id}
+        snapshot.subject_active = await institutions.active_among(session, wanted) == wanted
 
 
 async def _load_code(session: AsyncSession, snapshot: Snapshot, code: str) -> None:
@@ -452,11 +453,7 @@ async def _load_code(session: AsyncSession, snapshot: Snapshot, code: str) -> No
         token_expires_at=int(row.token_expires_at.timestamp()) if row.token_expires_at else None,
         nonce=row.nonce, auth_time=int(row.auth_time.timestamp()) if row.auth_time else None,
         resources=tuple(row.resources) if row.resources is not None else None)
-    # An officer deactivated since signing in gets no token for the code.
-    user = await users.get(session, row.user_id)
-    if user is not None and await users.can_sign_in(session, user):
-        snapshot.officer = _officer(user)
-        snapshot.institution_kinds.update(await institutions.active_kinds(session, {user.institution_id}))
+    await _load_officer(session, snapshot, row.user_id)
 
 
 async def _load_refresh_token(session: AsyncSession, snapshot: Snapshot, token: str, *, with_officer: bool) -> None:
@@ -470,13 +467,21 @@ async def _load_refresh_token(session: AsyncSession, snapshot: Snapshot, token: 
         issued_at=int(row.issued_at.timestamp()), expires_at=int(row.expires_at.timestamp()),
         family_expires_at=int(row.family_expires_at.timestamp()), used=row.used_at is not None,
         revoked=row.revoked_at is not None, now=snapshot.now)
-    if not with_officer:
+    if with_officer:
+        await _load_officer(session, snapshot, row.user_id)
+
+
+async def _load_officer(session: AsyncSession, snapshot: Snapshot, user_id: str) -> None:
+    """The officer a code or a refresh token was issued to, if they may still sign in: an officer
+    deactivated, or whose institution is, since signing in gets no more tokens. The test is
+    users.can_sign_in's, with the institution read once for both it and the kind the token carries."""
+    user = await users.get(session, user_id)
+    if user is None or not user.active:
         return
-    # An officer deactivated, or whose institution is, since signing in gets no more tokens.
-    user = await users.get(session, row.user_id)
-    if user is not None and await users.can_sign_in(session, user):
+    kinds = await institutions.active_kinds(session, {user.institution_id})
+    if kinds:
         snapshot.officer = _officer(user)
-        snapshot.institution_kinds.update(await institutions.active_kinds(session, {user.institution_id}))
+        snapshot.institution_kinds.update(kinds)
 
 
 def _officer(user: OfficerAccount) -> Officer:

@@ -559,8 +559,8 @@ def _day(value: date) -> str:
 # --- non-duplication -----------------------------------------------------------------------------
 
 
-def assess_duplication(rules: MechanismRules, facts: ComplaintFacts, acceptances: AcceptanceDataset | None = None,
-                       today: date | None = None) -> tuple[list[DuplicationConflict], list[str]]:
+def assess_duplication(rules: MechanismRules, facts: ComplaintFacts, acceptances: AcceptanceDataset,
+                       today: date) -> tuple[list[DuplicationConflict], list[str]]:
     conflicts: list[DuplicationConflict] = []
     notes: list[str] = []
     for procedure in facts.other_procedures:
@@ -573,7 +573,7 @@ def assess_duplication(rules: MechanismRules, facts: ComplaintFacts, acceptances
 
 
 def _duplication_of(rules: MechanismRules, procedure: OtherProcedure, facts: ComplaintFacts,
-                    acceptances: AcceptanceDataset | None, today: date | None) -> DuplicationConflict | str:
+                    acceptances: AcceptanceDataset, today: date) -> DuplicationConflict | str:
     rule = rules.non_duplication
     other, status = procedure.mechanism, procedure.status.value
 
@@ -607,7 +607,7 @@ def _duplication_of(rules: MechanismRules, procedure: OtherProcedure, facts: Com
         severity: Severity = "check" if rule.status is RuleStatus.UNCONFIRMED else "bars"
         return conflict(severity, f"The same matter is {status} before {other}; {rules.short_name} does not examine "
                                   f"a matter {_blocks_words(rule.blocks)} ({rule.provision}).")
-    if procedure.status is not ProcedureStatus.PENDING and rule.examined_reservation and acceptances and today:
+    if procedure.status is not ProcedureStatus.PENDING and rule.examined_reservation:
         return _examined_under_reservation(rules, procedure, facts, acceptances, today)
     if procedure.status is not ProcedureStatus.PENDING and rule.examined_elsewhere_note:
         return conflict("check", rule.examined_elsewhere_note)
@@ -710,8 +710,7 @@ def match_rights(rules: MechanismRules, facts: ComplaintFacts) -> tuple[Tri, str
         return Tri.YES, f"{rules.short_name} is not limited to the rights of one instrument."
     if not facts.rights_invoked:
         return Tri.UNKNOWN, "No rights are listed: check that the complaint raises a right this body protects."
-    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in rules.rights_keywords) + r")\b", re.IGNORECASE)
-    matched = [right for right in facts.rights_invoked if pattern.search(right)]
+    matched = _instrument_rights(rules, facts)
     if matched:
         return Tri.YES, f"Rights invoked under its instruments: {'; '.join(matched)}."
     return Tri.NO, (f"None of the rights invoked names {rules.instrument.name}; {rules.short_name} hears only "
@@ -774,10 +773,9 @@ def assess_protocol_rights(rules: MechanismRules, facts: ComplaintFacts, accepta
 
 def decide_verdict(availability: Availability, standing: Standing, exhaustion: Exhaustion,
                    time_limits: list[TimeLimit], conflicts: list[DuplicationConflict], rights_match: Tri,
-                   rights_note: str, protocol_rights: list[ProtocolRightCheck] | None = None,
-                   nothing_left: bool = False, today: date | None = None) -> tuple[Verdict, list[str]]:
+                   rights_note: str, protocol_rights: list[ProtocolRightCheck], *, nothing_left: bool,
+                   today: date) -> tuple[Verdict, list[str]]:
     statuses = {limit.status for limit in time_limits}
-    protocol_rights = protocol_rights or []
     excluded = [p for p in protocol_rights if p.answer is Tri.NO]
     if availability.available is Tri.NO:
         if availability.out_of_scope:
@@ -809,7 +807,7 @@ def decide_verdict(availability: Availability, standing: Standing, exhaustion: E
     warnings = [t.explanation for t in time_limits if t.status is TimeLimitStatus.SOFT_WARNING]
     # A passed benchmark is worth a warning (explain the delay), never a bar.
     warnings += [t.explanation for t in time_limits if t.status is TimeLimitStatus.GUIDANCE
-                 and t.guidance_day is not None and today is not None and t.guidance_day < today]
+                 and t.guidance_day is not None and t.guidance_day < today]
     warnings += [p.reasons[-1] for p in excluded]
     warnings += [p.reasons[-1] for p in protocol_rights
                  if p.answer is Tri.YES and p.reasons[-1].startswith(repr(p.right_invoked))]

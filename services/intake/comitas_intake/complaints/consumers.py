@@ -9,21 +9,16 @@ twice (a redelivery, another replica) changes nothing.
 
 from __future__ import annotations
 
-import logging
-
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.app import Platform
 from comitas_shared.auth import InstitutionId, institution_id_for_system
 from comitas_shared.events.catalogue import COMPLAINT_SUBMITTED, ComplaintSubmitted
-from comitas_shared.events.consumer import DurableConsumer, EventConsumer, decode_cloudevent
+from comitas_shared.events.consumer import DurableConsumer, EventConsumer, decode_cloudevent, typed_payload
 from comitas_shared.events.envelope import CloudEvent
 
 from ..protection.service import KeyRing
 from . import service
-
-log = logging.getLogger(__name__)
 
 INDEXING_CONSUMER = "intake-complaint-indexing"
 # Events per transaction when submissions come faster than they are indexed: one lock, one commit.
@@ -33,12 +28,9 @@ INDEXING_BATCH = 50
 def submitted_complaints(events: list[CloudEvent]) -> list[tuple[InstitutionId, str]]:
     """(institution, complaint) of each readable event; one that does not validate never will (skipped)."""
     found = []
-    fields = ComplaintSubmitted.model_fields
     for event in events:
-        try:
-            data = ComplaintSubmitted.model_validate({k: v for k, v in event.data.items() if k in fields})
-        except ValidationError as exc:
-            log.error("%s %s is malformed and ignored: %s", event.type, event.id, exc)
+        data = typed_payload(event, ComplaintSubmitted)
+        if data is None:
             continue
         # The event is intake's own, from its outbox: the institution it names submitted the complaint.
         found.append((institution_id_for_system(data.institution_id), data.complaint_id))

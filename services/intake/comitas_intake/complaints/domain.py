@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -36,6 +36,7 @@ from comitas_shared.events.catalogue import (
 )
 from comitas_shared.events.envelope import CloudEvent
 
+from ..case_deadlines import latest_today
 from ..vocabularies import Vocabularies, is_un_official_language, language, state
 from .forms import Form, Requirement
 
@@ -79,8 +80,6 @@ SEALED: dict[str, Mask] = {
     "urgency": {"details": True},
     "disclosure": {"reasons": True},
 }
-# Sections whose sealed half identifies people (the rest is narrative, where names also appear).
-IDENTITY_SECTIONS = frozenset({"victims", "representative", "petitioner"})
 # Set in a clear half: which sealed keys had a value (completeness reads it without opening anything).
 PRESENT = "_sealed"
 # Set in a clear half beside a sealed contact list: which kinds of contact exist (e-mail, phone...).
@@ -159,12 +158,6 @@ class Problems:
         if self.errors:
             raise InvalidInput(f"the complaint has {len(self.errors)} problem(s): nothing was written",
                                slug="validation-error", title="Validation error", errors=self.errors)
-
-
-def latest_today(now: datetime) -> date:
-    """The latest calendar day anywhere on Earth at ``now`` (UTC+14): a date on or before it is not in
-    the future for someone, wherever they wrote it."""
-    return (now + timedelta(hours=14)).date()
 
 
 def _date(value: Any) -> date | None:

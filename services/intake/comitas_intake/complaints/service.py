@@ -23,6 +23,7 @@ from comitas_shared.events.outbox import add_event
 from comitas_shared.evidence import EvidenceStore
 from comitas_shared.pagination import Page, PageRequest
 
+from .. import case_deadlines
 from ..duplicates import service as duplicates
 from ..duplicates.schemas import MatchNotice
 from ..evidence import service as evidence
@@ -120,6 +121,13 @@ async def get_complaint(session: AsyncSession, *, institution_id: InstitutionId,
     return complaint
 
 
+async def cipher_of(session: AsyncSession, keyring: KeyRing, *, institution_id: InstitutionId,
+                    complaint_id: str) -> ComplaintCipher:
+    """The caller's complaint's cipher: 404 for another institution's complaint, 410 once it was erased."""
+    await get_complaint(session, institution_id=institution_id, complaint_id=complaint_id)
+    return await protection.cipher_for(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
+
+
 def _open(complaint: Complaint, cipher: ComplaintCipher, sections: Iterable[str] | None = None) -> dict[str, Any]:
     wanted = set(complaint.sealed) if sections is None else set(sections) & set(complaint.sealed)
     return {section: cipher.open(complaint.sealed[section], field=section) for section in sorted(wanted)}
@@ -139,8 +147,7 @@ async def read_complaint(session: AsyncSession, keyring: KeyRing, *, principal: 
         session, institution_id=principal.institution_id, actor=protection.Actor.of(principal), action="pii.read",
         subject_kind="complaint", subject_id=complaint_id, now=now, purpose=purpose,
         details={"reference": complaint.reference, "sections": sorted(opened)
-                 + (["summary"] if complaint.legacy_summary else [])},
-        lock=_locks(session))
+                 + (["summary"] if complaint.legacy_summary else [])})
     return to_out(complaint, opened=opened)
 
 
@@ -251,12 +258,6 @@ def _institution_kind(principal: Principal) -> str | None:
     """The caller's kind of institution, when its token says (None: treat it as possibly a state's)."""
     kind = principal.claims.get("institution_kind")
     return str(kind) if kind else None
-
-
-def _locks(session: AsyncSession) -> bool:
-    """Whether the audit append may lock its chain's head row (SQLite has no row locks to take)."""
-    bind = session.bind
-    return bind is None or bind.dialect.name != "sqlite"
 
 
 async def submit_complaint(
@@ -427,11 +428,6 @@ async def case_chain(session: AsyncSession, *, institution_id: InstitutionId, co
     return chain
 
 
-async def holder_of(session: AsyncSession, *, institution_id: InstitutionId, complaint_id: str) -> Complaint:
-    """Whichever complaint holds the case now: this one, or the last one its transfers lead to."""
-    return (await case_chain(session, institution_id=institution_id, complaint_id=complaint_id))[-1]
-
-
 # --- referrals and filings -------------------------------------------------------------------------
 
 
@@ -482,7 +478,7 @@ async def change_track(session: AsyncSession, platform: Platform, *, principal: 
     track = await repository.get_track(session, principal.institution_id, complaint_id, kind.value, track_id)
     if track is None:
         raise NotFound(f"no such {kind.value}", slug=f"{kind.value}-not-found", title=f"{kind.value.title()} not found")
-    if change.on is not None and change.on > domain.latest_today(now):
+    if change.on is not None and change.on > case_deadlines.latest_today(now):
         raise Unprocessable("that day is in the future", slug="validation-error", title="Validation error",
                             errors=[{"pointer": "/on", "detail": f"{change.on.isoformat()} is in the future"}])
     decided = domain.track_transition(kind=kind, complaint_id=complaint.id, complaint_status=complaint.status,
@@ -540,8 +536,7 @@ async def erase_complaint(session: AsyncSession, platform: Platform, *, principa
         session, institution_id=principal.institution_id, actor=protection.Actor.of(principal),
         action="complaint.erased", subject_kind="complaint", subject_id=complaint.id, now=now,
         purpose=request.reason, details={"reference": complaint.reference, "requested_by": request.requested_by,
-                                         "key_destroyed": destroyed, "revoked_grants": holders},
-        lock=_locks(session))
+                                         "key_destroyed": destroyed, "revoked_grants": holders})
     for event in events:
         await add_event(session, tables, event)
     return ErasureOut(complaint_id=complaint.id, erased_at=now, key_destroyed=destroyed, audit_seq=entry.seq)

@@ -18,19 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from comitas_shared.errors import InvalidInput
-from comitas_shared.events.catalogue import (
-    DEADLINE_REQUESTED,
-    DEADLINE_WITHDRAWN,
-    DeadlineRequested,
-    DeadlineWithdrawn,
-)
 from comitas_shared.events.envelope import CloudEvent
 
+from ..case_deadlines import add_period, deadline_met, deadline_requested, invalid_input
 from .rules import Procedure
 
 THRESHOLD = 5
@@ -69,27 +63,22 @@ class Status(StrEnum):
 STATUSES: tuple[Status, ...] = tuple(Status)
 
 
-def _invalid(detail: str, pointer: str) -> InvalidInput:
-    return InvalidInput(detail, slug="validation-error", title="Validation error",
-                        errors=[{"pointer": pointer, "detail": detail}])
-
-
 def check_decision(procedure: Procedure, *, decided_on: date, final_on: date | None, today: date,
                    measures: Sequence[tuple[Kind, MeasureType]]) -> None:
     """422 for a decision in the future, a finality before the decision (or missing where the body's
     report runs from finality), no measure, or a measure whose kind contradicts its type."""
     if decided_on > today:
-        raise _invalid(f"{decided_on.isoformat()} is in the future", "/decided_on")
+        raise invalid_input(f"{decided_on.isoformat()} is in the future", "/decided_on")
     if final_on is not None and (final_on < decided_on or final_on > today):
-        raise _invalid("a decision becomes final on or after its day, and not in the future", "/final_on")
+        raise invalid_input("a decision becomes final on or after its day, and not in the future", "/final_on")
     if procedure.report is not None and procedure.report.start == "finality" and final_on is None:
-        raise _invalid(f"{procedure.name}: the state's report runs from finality: give final_on", "/final_on")
+        raise invalid_input(f"{procedure.name}: the state's report runs from finality: give final_on", "/final_on")
     if not measures:
-        raise _invalid("a decision to follow names at least one measure", "/measures")
+        raise invalid_input("a decision to follow names at least one measure", "/measures")
     for index, (kind, measure_type) in enumerate(measures):
         expected = KIND_OF[measure_type]
         if expected is not None and expected is not kind:
-            raise _invalid(f"{measure_type.value} is a {expected.value} measure", f"/measures/{index}/kind")
+            raise invalid_input(f"{measure_type.value} is a {expected.value} measure", f"/measures/{index}/kind")
 
 
 @dataclass(frozen=True)
@@ -104,30 +93,17 @@ def status_change(procedure: Procedure, *, current: Status | None, last_as_of: d
     assessment may find a regression), but not before the last one recorded or the decision, not in the
     future, only from a source the procedure takes, with a grade only on the body's scale."""
     if as_of > today:
-        raise _invalid(f"{as_of.isoformat()} is in the future", "/as_of")
+        raise invalid_input(f"{as_of.isoformat()} is in the future", "/as_of")
     if as_of < decided_on:
-        raise _invalid("a status cannot be as of a day before the decision", "/as_of")
+        raise invalid_input("a status cannot be as of a day before the decision", "/as_of")
     if last_as_of is not None and as_of < last_as_of:
-        raise _invalid(f"a status as of {last_as_of.isoformat()} is already recorded: statuses are recorded in "
-                       "order", "/as_of")
+        raise invalid_input(f"a status as of {last_as_of.isoformat()} is already recorded: statuses are recorded in "
+                            "order", "/as_of")
     if source not in procedure.submissions:
-        raise _invalid(f"{procedure.name} takes information from {', '.join(procedure.submissions)}", "/source")
+        raise invalid_input(f"{procedure.name} takes information from {', '.join(procedure.submissions)}", "/source")
     if grade is not None and grade not in procedure.scale:
-        raise _invalid(f"{procedure.name} grades on {', '.join(procedure.scale) or 'no scale'}", "/grade")
+        raise invalid_input(f"{procedure.name} grades on {', '.join(procedure.scale) or 'no scale'}", "/grade")
     return StatusChange(from_status=current, to_status=status)
-
-
-def _add(day: date, amount: int, unit: str) -> date:
-    if unit == "calendar_days":
-        return day + timedelta(days=amount)
-    month = day.month - 1 + amount
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def report_due(procedure: Procedure, *, decided_on: date, final_on: date | None) -> date | None:
@@ -137,11 +113,10 @@ def report_due(procedure: Procedure, *, decided_on: date, final_on: date | None)
     if report is None:
         return None
     start = final_on if report.start == "finality" else decided_on
-    return _add(start or decided_on, report.amount, report.unit)
+    return add_period(start or decided_on, report.amount, report.unit)
 
 
-def report_key(filing_id: str) -> str:
-    return f"filing:{filing_id}:follow_up_report"
+REPORT = "follow_up_report"
 
 
 def follow_up_events(procedure: Procedure, *, filing_id: str, complaint_id: str, institution_id: str,
@@ -152,22 +127,17 @@ def follow_up_events(procedure: Procedure, *, filing_id: str, complaint_id: str,
     if last_day is None or procedure.report is None:
         return []
     report = procedure.report
-    return [DEADLINE_REQUESTED.build(
-        source=source, subject=complaint_id, institution_id=institution_id, time=now,
-        data=DeadlineRequested(
-            deadline_key=report_key(filing_id), institution_id=institution_id, kind="follow_up_report",
-            title=f"{report.what} ({state})", case_ref=complaint_id, case_kind="complaint", mechanism=mechanism,
-            last_day=last_day, time_zone="UTC", due_at=datetime.combine(last_day, time(23, 59, 59), tzinfo=UTC),
-            calendar=f"{report.amount} {report.unit.replace('_', ' ')} from the {report.start}",
-            hard=report.status != "unconfirmed",
-            rule={"provision": report.provision, "source": report.source, "status": report.status}))]
+    return [deadline_requested(
+        filing_id=filing_id, deadline=REPORT, kind="follow_up_report", title=f"{report.what} ({state})",
+        complaint_id=complaint_id, institution_id=institution_id, mechanism=mechanism, last_day=last_day,
+        calendar=f"{report.amount} {report.unit.replace('_', ' ')} from the {report.start}",
+        hard=report.status != "unconfirmed", rule=report, now=now, source=source)]
 
 
 def report_received(*, filing_id: str, complaint_id: str, institution_id: str, now: datetime,
                     source: str) -> CloudEvent:
-    return DEADLINE_WITHDRAWN.build(source=source, subject=complaint_id, institution_id=institution_id, time=now,
-                                    data=DeadlineWithdrawn(deadline_key=report_key(filing_id),
-                                                           institution_id=institution_id, reason="met"))
+    return deadline_met(filing_id=filing_id, deadline=REPORT, complaint_id=complaint_id,
+                        institution_id=institution_id, now=now, source=source)
 
 
 # --- trajectories -----------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from comitas_shared.errors import Conflict, InvalidInput, NotFound
 from comitas_shared.events.outbox import add_event
 from comitas_shared.pagination import Page, PageRequest
 
+from .. import case_deadlines
 from ..filings import service as filings
 from ..models import tables
 from . import domain, repository
@@ -33,10 +34,6 @@ from .schemas import (
 
 class MeasureNotFound(NotFound):
     slug, title = "measure-not-found", "Measure not found"
-
-
-def _today(now: datetime) -> datetime:
-    return now + timedelta(hours=14)  # the latest day anywhere on Earth
 
 
 def _procedure(body: str) -> Procedure:
@@ -71,24 +68,24 @@ async def record_decision(session: AsyncSession, platform: Platform, *, principa
     if existing:
         raise Conflict("the decision's measures are already recorded: record their statuses")
     domain.check_decision(procedure, decided_on=request.decided_on, final_on=request.final_on,
-                          today=_today(now).date(), measures=[(m.kind, m.type) for m in request.measures])
+                          today=case_deadlines.latest_today(now), measures=[(m.kind, m.type) for m in request.measures])
     if request.track is not None and request.track not in procedure.tracks:
         raise InvalidInput(f"{procedure.name} has the tracks {', '.join(procedure.tracks) or 'none'}",
                            slug="validation-error", title="Validation error",
                            errors=[{"pointer": "/track", "detail": "unknown track"}])
-    out = []
-    for measure in request.measures:
-        created = ComplianceMeasure(
-            id=str(uuid.uuid4()), institution_id=institution_id, filing_id=row.id, complaint_id=row.complaint_id,
-            body=body.code, respondent_state=request.respondent_state, kind=measure.kind.value,
-            measure_type=measure.type.value, decided_on=request.decided_on, final_on=request.final_on,
-            status=domain.Status.NOT_IMPLEMENTED.value, status_as_of=request.decided_on, track=request.track,
-            created_at=now, updated_at=now)
-        await repository.add(session, created)
-        first = ComplianceStatus(id=str(uuid.uuid4()), institution_id=institution_id, measure_id=created.id,
-                                 status=created.status, as_of=request.decided_on, source="decision", created_at=now)
-        await repository.add(session, first)
-        out.append(_out(created, [first]))
+    measures = [ComplianceMeasure(
+        id=str(uuid.uuid4()), institution_id=institution_id, filing_id=row.id, complaint_id=row.complaint_id,
+        body=body.code, respondent_state=request.respondent_state, kind=measure.kind.value,
+        measure_type=measure.type.value, decided_on=request.decided_on, final_on=request.final_on,
+        status=domain.Status.NOT_IMPLEMENTED.value, status_as_of=request.decided_on, track=request.track,
+        created_at=now, updated_at=now) for measure in request.measures]
+    firsts = [ComplianceStatus(id=str(uuid.uuid4()), institution_id=institution_id, measure_id=created.id,
+                               status=created.status, as_of=request.decided_on, source="decision", created_at=now)
+              for created in measures]
+    # The statuses refer to their measures, and no relationship tells the flush so: measures first.
+    await repository.add_all(session, measures)
+    await repository.add_all(session, firsts)
+    out = [_out(created, [first]) for created, first in zip(measures, firsts, strict=True)]
     for event in domain.follow_up_events(procedure, filing_id=row.id, complaint_id=row.complaint_id,
                                          institution_id=institution_id, mechanism=body.mechanism,
                                          state=request.respondent_state, decided_on=request.decided_on,
@@ -101,8 +98,8 @@ async def list_measures(session: AsyncSession, *, institution_id: InstitutionId,
                         page: PageRequest) -> Page[MeasureOut]:
     row, _ = await filings.find(session, institution_id=institution_id, filing_id=filing_id)
     rows = await repository.measures_page(session, institution_id, row.id, page)
-    histories = {r.id: await repository.statuses(session, institution_id, r.id) for r in rows}
-    return repository.IN_ORDER.cut(rows, page, lambda r: _out(r, histories[r.id]))
+    histories = await repository.statuses_of(session, institution_id, [r.id for r in rows])
+    return repository.IN_ORDER.cut(rows, page, lambda r: _out(r, histories.get(r.id, [])))
 
 
 async def record_status(session: AsyncSession, platform: Platform, *, principal: Principal, filing_id: str,
@@ -116,7 +113,7 @@ async def record_status(session: AsyncSession, platform: Platform, *, principal:
     reported_before = await repository.has_state_report(session, institution_id, row.id)
     change = domain.status_change(procedure, current=domain.Status(measure.status), last_as_of=measure.status_as_of,
                                   decided_on=measure.decided_on, status=request.status, as_of=request.as_of,
-                                  source=request.source, grade=request.grade, today=_today(now).date())
+                                  source=request.source, grade=request.grade, today=case_deadlines.latest_today(now))
     await repository.add(session, ComplianceStatus(
         id=str(uuid.uuid4()), institution_id=institution_id, measure_id=measure.id, status=change.to_status.value,
         as_of=request.as_of, source=request.source, grade=request.grade, created_at=now))

@@ -9,12 +9,11 @@ from starlette.responses import JSONResponse, StreamingResponse
 from comitas_shared.app import Now, PlatformDep
 from comitas_shared.auth import Scoped
 from comitas_shared.db import Session
-from comitas_shared.errors import Unprocessable
 from comitas_shared.evidence import EvidenceIntegrityError, EvidenceStripRefused
 from comitas_shared.openapi import problem_responses
 from comitas_shared.pagination import Page, PageQuery
 
-from ..deps import EvidenceStoreDep, KeyRingDep
+from ..deps import EvidenceStoreDep, KeyRingDep, StatedPurpose, required_purpose
 from ..protection.service import Actor, ComplaintErased
 from . import service
 from .domain import Category, Purpose
@@ -32,7 +31,6 @@ from .schemas import (
 router = APIRouter(tags=["consent"], responses=problem_responses(ComplaintErased))
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
-StatedPurpose = Annotated[str | None, Header(alias="Comitas-Purpose", max_length=500)]
 CONSENTS = "/v1/complaints/{complaint_id}/consents"
 DISCLOSURES = "/v1/complaints/{complaint_id}/disclosures"
 
@@ -97,9 +95,9 @@ async def list_disclosures(complaint_id: str, session: Session, principal: Scope
 
 @router.delete(DISCLOSURES + "/{grant_id}", response_model=DisclosureOut,
                summary="Revoke a disclosure: its recipient's next read fails")
-async def revoke_disclosure(complaint_id: str, grant_id: str, session: Session, platform: PlatformDep,
+async def revoke_disclosure(complaint_id: str, grant_id: str, session: Session,
                             principal: Scoped("complaints:manage"), now: Now) -> DisclosureOut:
-    return await service.revoke_disclosure(session, platform, principal=principal, complaint_id=complaint_id,
+    return await service.revoke_disclosure(session, principal=principal, complaint_id=complaint_id,
                                            grant_id=grant_id, now=now)
 
 
@@ -110,27 +108,18 @@ async def revoke_disclosure(complaint_id: str, grant_id: str, session: Session, 
                                            EvidenceIntegrityError)},
             summary="Download a file of a disclosure made to your institution: a copy without metadata "
                     "(stated purpose required; audited, and in the file's custody)")
-async def read_disclosed_evidence(grant_id: str, evidence_id: str, session: Session, platform: PlatformDep,
-                                  keyring: KeyRingDep, store: EvidenceStoreDep, principal: Scoped("complaints:pii"),
-                                  now: Now, purpose: StatedPurpose = None) -> StreamingResponse:
-    found = await service.read_grant_evidence(session, platform, store, keyring, principal=principal,
-                                              grant_id=grant_id, evidence_id=evidence_id,
-                                              purpose=_purpose(purpose), now=now)
+async def read_disclosed_evidence(grant_id: str, evidence_id: str, session: Session, keyring: KeyRingDep,
+                                  store: EvidenceStoreDep, principal: Scoped("complaints:pii"), now: Now,
+                                  purpose: StatedPurpose = None) -> StreamingResponse:
+    found = await service.read_grant_evidence(session, store, keyring, principal=principal, grant_id=grant_id,
+                                              evidence_id=evidence_id, purpose=required_purpose(purpose), now=now)
     return StreamingResponse(found.reader, headers=found.headers, media_type="application/octet-stream")
 
 
 @router.get("/v1/disclosures/{grant_id}", response_model=DisclosurePacket,
             responses=problem_responses(ComplaintErased, service.DisclosureRevoked),
             summary="Read a disclosure made to your institution (stated purpose required; audited)")
-async def read_disclosure(grant_id: str, session: Session, platform: PlatformDep, keyring: KeyRingDep,
-                          principal: Scoped("complaints:pii"), now: Now,
-                          purpose: StatedPurpose = None) -> DisclosurePacket:
-    return await service.read_grant(session, platform, keyring, principal=principal, grant_id=grant_id,
-                                    purpose=_purpose(purpose), now=now)
-
-
-def _purpose(purpose: str | None) -> str:
-    if purpose is None or not purpose.strip():
-        raise Unprocessable("reading identifying data needs a stated purpose (the Comitas-Purpose header)",
-                            slug="purpose-required", title="Purpose required")
-    return purpose.strip()
+async def read_disclosure(grant_id: str, session: Session, keyring: KeyRingDep, principal: Scoped("complaints:pii"),
+                          now: Now, purpose: StatedPurpose = None) -> DisclosurePacket:
+    return await service.read_grant(session, keyring, principal=principal, grant_id=grant_id,
+                                    purpose=required_purpose(purpose), now=now)

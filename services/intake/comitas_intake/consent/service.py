@@ -70,14 +70,6 @@ def _mechanisms() -> frozenset[str]:
     return frozenset(shipped_procedure_codes())
 
 
-def _new_id() -> str:
-    return str(uuid.UUID(bytes=randomness.token_bytes(16), version=4))
-
-
-def _lock(platform: Platform) -> bool:
-    return not platform.database.is_sqlite
-
-
 # --- records -----------------------------------------------------------------------------------------
 
 
@@ -111,37 +103,44 @@ def to_out(row: ConsentRecord, cipher: ComplaintCipher | None) -> ConsentOut:
         recorded_at=row.recorded_at, recorded_by=row.recorded_by)
 
 
-async def _cipher(session: AsyncSession, keyring: KeyRing, institution_id: InstitutionId,
-                  complaint_id: str) -> ComplaintCipher:
-    await complaints.get_complaint(session, institution_id=institution_id, complaint_id=complaint_id)
-    return await protection.cipher_for(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
-
-
 async def record_consent(session: AsyncSession, platform: Platform, keyring: KeyRing, *,
                          institution_id: InstitutionId, complaint_id: str, payload: ConsentCreate,
                          actor: protection.Actor, now: datetime) -> ConsentOut:
     """Records consent given, withdrawn or not obtainable (404 for another institution's complaint,
     410 once it was erased). A withdrawal revokes the disclosures it touches and tells their recipients."""
-    cipher = await _cipher(session, keyring, institution_id, complaint_id)
-    justification = payload.justification
-    checked = domain.check_new_record(
-        status=domain.Status(payload.status), purposes=payload.purposes,
-        recipient_type=payload.recipient.type, recipient=payload.recipient.value, categories=payload.categories,
-        at=payload.at or now, now=now, has_justification=justification is not None,
-        justified_purposes=justification.purposes if justification else (), known_mechanisms=_mechanisms(),
-        known_kinds=INSTITUTION_KINDS)
-    return await _persist(session, platform, cipher, institution_id=institution_id, complaint_id=complaint_id,
-                          checked=checked, channel=payload.channel, expressed_by=payload.expressed_by,
-                          reason=justification.reason if justification else None,
-                          legal_basis=justification.legal_basis if justification else None,
-                          note=payload.note, withdraws=None, actor=actor, now=now)
+    [recorded] = await record_consents(session, platform, keyring, institution_id=institution_id,
+                                       complaint_id=complaint_id, payloads=[payload], actor=actor, now=now)
+    return recorded
+
+
+async def record_consents(session: AsyncSession, platform: Platform, keyring: KeyRing, *,
+                          institution_id: InstitutionId, complaint_id: str, payloads: Sequence[ConsentCreate],
+                          actor: protection.Actor, now: datetime) -> list[ConsentOut]:
+    """:func:`record_consent` for several records of one complaint, in order, opening its key once."""
+    cipher = await complaints.cipher_of(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
+    recorded = []
+    for payload in payloads:
+        justification = payload.justification
+        checked = domain.check_new_record(
+            status=domain.Status(payload.status), purposes=payload.purposes,
+            recipient_type=payload.recipient.type, recipient=payload.recipient.value, categories=payload.categories,
+            at=payload.at or now, now=now, has_justification=justification is not None,
+            justified_purposes=justification.purposes if justification else (), known_mechanisms=_mechanisms(),
+            known_kinds=INSTITUTION_KINDS)
+        recorded.append(await _persist(
+            session, platform, cipher, institution_id=institution_id, complaint_id=complaint_id, checked=checked,
+            channel=payload.channel, expressed_by=payload.expressed_by,
+            reason=justification.reason if justification else None,
+            legal_basis=justification.legal_basis if justification else None,
+            note=payload.note, withdraws=None, actor=actor, now=now))
+    return recorded
 
 
 async def withdraw(session: AsyncSession, platform: Platform, keyring: KeyRing, *, institution_id: InstitutionId,
                    complaint_id: str, consent_id: str, payload: WithdrawalCreate, actor: protection.Actor,
                    now: datetime) -> ConsentOut:
     """Withdraws one record (same purposes, recipient and categories) from ``payload.at``."""
-    cipher = await _cipher(session, keyring, institution_id, complaint_id)
+    cipher = await complaints.cipher_of(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
     row = await repository.record(session, institution_id, complaint_id, consent_id)
     if row is None:
         raise NotFound("no such consent record", slug="consent-not-found", title="Consent record not found")
@@ -155,7 +154,7 @@ async def _persist(session: AsyncSession, platform: Platform, cipher: ComplaintC
                    institution_id: InstitutionId, complaint_id: str, checked: domain.NewRecord, channel: str,
                    expressed_by: str, reason: str | None, legal_basis: str | None, note: str | None,
                    withdraws: str | None, actor: protection.Actor, now: datetime) -> ConsentOut:
-    consent_id = _new_id()
+    consent_id = str(uuid.uuid4())
     row = ConsentRecord(
         id=consent_id, institution_id=institution_id, complaint_id=complaint_id, status=checked.status.value,
         purposes=sorted(p.value for p in checked.purposes), recipient_type=checked.recipient_type.value,
@@ -173,7 +172,7 @@ async def _persist(session: AsyncSession, platform: Platform, cipher: ComplaintC
         await _announce_withdrawal(session, platform, row, revoked)
     await protection.record(
         session, institution_id=institution_id, actor=actor, action=f"consent.{checked.status.value}",
-        subject_kind="complaint", subject_id=complaint_id, now=now, lock=_lock(platform),
+        subject_kind="complaint", subject_id=complaint_id, now=now,
         details={"consent_id": consent_id, "status": row.status, "purposes": row.purposes,
                  "recipient": {"type": row.recipient_type, "value": row.recipient}, "categories": row.categories,
                  "at": row.at.isoformat(), "channel": channel, "expressed_by": expressed_by,
@@ -340,7 +339,8 @@ async def disclose(session: AsyncSession, platform: Platform, keyring: KeyRing, 
                                           now=now) as call:
         if call.is_replay:
             return call.replay_status or 201, call.replay_body
-        cipher = await _cipher(session, keyring, institution_id, complaint_id)
+        cipher = await complaints.cipher_of(session, keyring, institution_id=institution_id,
+                                            complaint_id=complaint_id)
         if payload.recipient_institution_id == institution_id:
             raise Unprocessable("a disclosure goes to another institution", slug="disclosure-to-self",
                                 errors=[{"detail": "the recipient is the caller's own institution",
@@ -351,7 +351,7 @@ async def disclose(session: AsyncSession, platform: Platform, keyring: KeyRing, 
                                      purpose=payload.purpose, categories=categories,
                                      override_reason=payload.override_reason, now=now)
         basis = authorised.basis
-        grant_id = _new_id()
+        grant_id = str(uuid.uuid4())
         snapshot = await _snapshot(session, keyring, cipher, principal=principal, complaint_id=complaint_id,
                                    categories=categories, now=now,
                                    reading_for=f"disclosure {grant_id} to {payload.recipient_institution_id} for "
@@ -376,10 +376,10 @@ async def disclose(session: AsyncSession, platform: Platform, keyring: KeyRing, 
             manifest["override"] = {"reason": payload.override_reason, "refused": authorised.refused}
             await protection.record(session, institution_id=institution_id, actor=actor, action="consent.overridden",
                                     subject_kind="complaint", subject_id=complaint_id, now=now,
-                                    purpose=row.purpose, lock=_lock(platform), details=manifest)
+                                    purpose=row.purpose, details=manifest)
         await protection.record(session, institution_id=institution_id, actor=actor, action="disclosure.created",
                                 subject_kind="complaint", subject_id=complaint_id, now=now, purpose=row.purpose,
-                                lock=_lock(platform), details=manifest)
+                                details=manifest)
         body = disclosure_out(row).model_dump(mode="json")
         platform.idempotency.remember(call, 201, body)
         return 201, body
@@ -392,7 +392,7 @@ async def list_disclosures(session: AsyncSession, *, institution_id: Institution
     return repository.DISCLOSURES_NEWEST_FIRST.cut(rows, page, disclosure_out)
 
 
-async def revoke_disclosure(session: AsyncSession, platform: Platform, *, principal: Principal, complaint_id: str,
+async def revoke_disclosure(session: AsyncSession, *, principal: Principal, complaint_id: str,
                             grant_id: str, now: datetime) -> DisclosureOut:
     """The sender takes a grant back (a referral withdrawn, a disclosure made in error)."""
     row = await repository.disclosure_of_sender(session, principal.institution_id, complaint_id, grant_id)
@@ -403,7 +403,7 @@ async def revoke_disclosure(session: AsyncSession, platform: Platform, *, princi
         await session.flush()
         await protection.record(session, institution_id=principal.institution_id,
                                 actor=protection.Actor.of(principal), action="disclosure.revoked",
-                                subject_kind="complaint", subject_id=complaint_id, now=now, lock=_lock(platform),
+                                subject_kind="complaint", subject_id=complaint_id, now=now,
                                 details={"grant_id": grant_id, "recipient_institution_id":
                                          row.recipient_institution_id})
     return disclosure_out(row)
@@ -445,7 +445,7 @@ async def _open_grant(session: AsyncSession, keyring: KeyRing, *, principal: Pri
     return row, cipher, cipher.open(row.snapshot_sealed, field=f"disclosure/{grant_id}")
 
 
-async def read_grant(session: AsyncSession, platform: Platform, keyring: KeyRing, *, principal: Principal,
+async def read_grant(session: AsyncSession, keyring: KeyRing, *, principal: Principal,
                      grant_id: str, purpose: str, now: datetime) -> DisclosurePacket:
     """The recipient reads a disclosure by grant id (404 to anyone else, the sender included). Refused
     at once (410) when the sender revoked it, when consent it rests on was withdrawn, or when the
@@ -454,7 +454,7 @@ async def read_grant(session: AsyncSession, platform: Platform, keyring: KeyRing
     row, _cipher, snapshot = await _open_grant(session, keyring, principal=principal, grant_id=grant_id, now=now)
     await protection.record(session, institution_id=InstitutionId(row.institution_id),
                             actor=protection.Actor.of(principal), action="disclosure.read", subject_kind="complaint",
-                            subject_id=row.complaint_id, now=now, purpose=purpose, lock=_lock(platform),
+                            subject_id=row.complaint_id, now=now, purpose=purpose,
                             details={"grant_id": grant_id, "reader_institution_id": principal.institution_id,
                                      "categories": row.categories})
     return DisclosurePacket(grant_id=grant_id, complaint_id=row.complaint_id, from_institution_id=row.institution_id,
@@ -463,7 +463,7 @@ async def read_grant(session: AsyncSession, platform: Platform, keyring: KeyRing
                             handling=snapshot["handling"], digests=row.digests, salt=row.salt)
 
 
-async def read_grant_evidence(session: AsyncSession, platform: Platform, store: EvidenceStore, keyring: KeyRing, *,
+async def read_grant_evidence(session: AsyncSession, store: EvidenceStore, keyring: KeyRing, *,
                               principal: Principal, grant_id: str, evidence_id: str, purpose: str,
                               now: datetime) -> Any:
     """One file of a disclosure of the evidence category, as its recipient downloads it: a copy without
@@ -482,7 +482,7 @@ async def read_grant_evidence(session: AsyncSession, platform: Platform, store: 
         recipient=principal, purpose=purpose, now=now)
     await protection.record(session, institution_id=owner, actor=protection.Actor.of(principal),
                             action="disclosure.evidence_read", subject_kind="complaint", subject_id=row.complaint_id,
-                            now=now, purpose=purpose, lock=_lock(platform),
+                            now=now, purpose=purpose,
                             details={"grant_id": grant_id, "reader_institution_id": principal.institution_id,
                                      "evidence_id": evidence_id, "copy_sha256": found.reader.stored.sha256})
     return found
@@ -537,7 +537,7 @@ async def copy_records(session: AsyncSession, keyring: KeyRing, *, owner: Instit
     old_cipher = await protection.cipher_for(session, keyring, institution_id=owner, complaint_id=from_complaint_id)
     new_cipher = await protection.cipher_for(session, keyring, institution_id=recipient, complaint_id=to_complaint_id)
     rows = await repository.records(session, owner, from_complaint_id)
-    ids = {row.id: _new_id() for row in rows}
+    ids = {row.id: str(uuid.uuid4()) for row in rows}
     for row in rows:
         new_id = ids[row.id]
 

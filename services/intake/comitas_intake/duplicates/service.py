@@ -118,23 +118,28 @@ async def possible_duplicates(session: AsyncSession, *, institution_id: Institut
 async def _refresh(session: AsyncSession, digests: set[str], *, also: tuple[InstitutionId, str],
                    also_entries: list[domain.Entry], now: datetime | None) -> list[DuplicateNotice]:
     """Recomputes the notices of every complaint that shares one of ``digests`` (and of ``also``, whose
-    entries the caller has just written: ``also_entries``): the only notices an index change can affect.
+    entries the caller has just written: ``also_entries``, their digests among ``digests``): the only
+    notices an index change can affect.
     With ``now`` None (erasure) notices are only removed. Returns ``also``'s notices, newest first.
 
     A complaint with no entries left has no candidates to look up, so a submission that names no one
     costs one query here (its stored notices)."""
-    sharing = await repository.entries_with_digests(session, digests)
-    affected = {(row.institution_id, row.complaint_id) for row in sharing} | {also}
+    sharing = [_entry(row) for row in await repository.entries_with_digests(session, digests)]
+    affected = {(entry.institution_id, entry.complaint_id) for entry in sharing} | {also}
     kept: list[DuplicateNotice] = []
     for institution, complaint_id in sorted(affected):
         # Each complaint's notices are its own institution's; this acts for that institution, whichever
         # complaint's change caused it.
         owner = institution_id_for_system(institution)
         is_also = (institution, complaint_id) == also
-        own = also_entries if is_also else [
-            _entry(row) for row in await repository.entries_of(session, owner, complaint_id)]
-        candidates = [_entry(row) for row in
-                      await repository.entries_with_digests(session, {entry.digest for entry in own})]
+        if is_also:
+            # ``also``'s digests are among ``digests`` (the caller passes them), so ``sharing`` already
+            # holds every entry matching them: notices_of ignores the rest.
+            own, candidates = also_entries, sharing
+        else:
+            own = [_entry(row) for row in await repository.entries_of(session, owner, complaint_id)]
+            candidates = [_entry(row) for row in
+                          await repository.entries_with_digests(session, {entry.digest for entry in own})]
         desired = domain.notices_of(owner, complaint_id, own, candidates)
         stored = await repository.notices_of(session, owner, complaint_id)
         changes = domain.reconcile((_notice(row) for row in stored), desired)

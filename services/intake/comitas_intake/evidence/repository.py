@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import RowMapping, insert, select
+from sqlalchemy import RowMapping, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,14 @@ async def items_page(session: AsyncSession, institution_id: InstitutionId, compl
         evidence_item.c.institution_id == institution_id, evidence_item.c.owner_kind == OWNER_KIND,
         evidence_item.c.owner_id == complaint_id)
     return list((await session.execute(NEWEST_FIRST.apply(query, page))).mappings())
+
+
+async def count_items(session: AsyncSession, institution_id: InstitutionId, complaint_id: str) -> int:
+    """How many items a complaint has, originals and copies."""
+    query = select(func.count()).select_from(evidence_item).where(
+        evidence_item.c.institution_id == institution_id, evidence_item.c.owner_kind == OWNER_KIND,
+        evidence_item.c.owner_id == complaint_id)
+    return int((await session.execute(query)).scalar_one())
 
 
 async def originals(session: AsyncSession, institution_id: InstitutionId, complaint_id: str) -> list[RowMapping]:

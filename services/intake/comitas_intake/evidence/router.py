@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, StreamingResponse
 from comitas_shared.app import Now, PlatformDep
 from comitas_shared.auth import Scoped
 from comitas_shared.db import Session
-from comitas_shared.errors import Unprocessable
 from comitas_shared.evidence import (
     EvidenceEmpty,
     EvidenceIntegrityError,
@@ -24,7 +23,7 @@ from comitas_shared.evidence import (
 from comitas_shared.openapi import problem_responses
 from comitas_shared.pagination import Page, PageQuery
 
-from ..deps import EvidenceStoreDep, KeyRingDep
+from ..deps import EvidenceStoreDep, KeyRingDep, StatedPurpose, required_purpose
 from ..protection.service import Actor, ComplaintErased
 from . import service
 from .schemas import (
@@ -41,7 +40,6 @@ UPLOAD_PATH = r"/v1/complaints/[^/]+/evidence"
 """The upload's path, for the platform's body limit: this route takes up to ``evidence_max_bytes``."""
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
-StatedPurpose = Annotated[str | None, Header(alias="Comitas-Purpose", max_length=500)]
 
 UPLOAD_BODY = {
     "requestBody": {
@@ -51,13 +49,6 @@ UPLOAD_BODY = {
                     "*/*": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-
-
-def _purpose(purpose: str | None) -> str:
-    if purpose is None or not purpose.strip():
-        raise Unprocessable("reading identifying data needs a stated purpose (the Comitas-Purpose header)",
-                            slug="purpose-required", title="Purpose required")
-    return purpose.strip()
 
 
 @router.post("", status_code=201, response_model=EvidenceReceived, openapi_extra=UPLOAD_BODY,
@@ -88,11 +79,11 @@ async def list_evidence(complaint_id: str, session: Session, principal: Scoped("
 
 @router.get("/{evidence_id}", response_model=EvidenceDetail, responses=problem_responses(ComplaintErased),
             summary="One item with its file name (stated purpose required; viewed in custody and audited)")
-async def view_evidence(complaint_id: str, evidence_id: str, session: Session, platform: PlatformDep,
-                        keyring: KeyRingDep, principal: Scoped("complaints:pii"), now: Now,
+async def view_evidence(complaint_id: str, evidence_id: str, session: Session, keyring: KeyRingDep,
+                        principal: Scoped("complaints:pii"), now: Now,
                         purpose: StatedPurpose = None) -> EvidenceDetail:
-    return await service.view(session, platform, keyring, principal=principal, complaint_id=complaint_id,
-                              item_id=evidence_id, purpose=_purpose(purpose), now=now)
+    return await service.view(session, keyring, principal=principal, complaint_id=complaint_id,
+                              item_id=evidence_id, purpose=required_purpose(purpose), now=now)
 
 
 @router.get("/{evidence_id}/content", response_class=StreamingResponse,
@@ -100,12 +91,11 @@ async def view_evidence(complaint_id: str, evidence_id: str, session: Session, p
                                                                                  "format": "binary"}}}},
                        **problem_responses(ComplaintErased, EvidenceIntegrityError)},
             summary="Download a file, verified against its SHA-256 first (stated purpose required; audited)")
-async def download_evidence(complaint_id: str, evidence_id: str, session: Session, platform: PlatformDep,
-                            keyring: KeyRingDep, store: EvidenceStoreDep, principal: Scoped("complaints:pii"),
-                            now: Now, purpose: StatedPurpose = None) -> StreamingResponse:
-    found = await service.download(session, platform, store, keyring, principal=principal,
-                                   complaint_id=complaint_id, item_id=evidence_id, purpose=_purpose(purpose),
-                                   now=now)
+async def download_evidence(complaint_id: str, evidence_id: str, session: Session, keyring: KeyRingDep,
+                            store: EvidenceStoreDep, principal: Scoped("complaints:pii"), now: Now,
+                            purpose: StatedPurpose = None) -> StreamingResponse:
+    found = await service.download(session, store, keyring, principal=principal, complaint_id=complaint_id,
+                                   item_id=evidence_id, purpose=required_purpose(purpose), now=now)
     return StreamingResponse(found.reader, headers=found.headers, media_type="application/octet-stream")
 
 
@@ -121,7 +111,7 @@ async def evidence_custody(complaint_id: str, evidence_id: str, session: Session
              responses=problem_responses(ComplaintErased, EvidenceStripRefused, EvidenceIntegrityError),
              summary="Make a metadata-stripped copy to share with a recipient (consent required)")
 async def share_evidence(complaint_id: str, evidence_id: str, payload: SharedCopyCreate, session: Session,
-                         platform: PlatformDep, keyring: KeyRingDep, store: EvidenceStoreDep,
-                         principal: Scoped("complaints:manage"), now: Now) -> SharedCopyOut:
-    return await service.share_copy(session, platform, store, keyring, principal=principal,
+                         keyring: KeyRingDep, store: EvidenceStoreDep, principal: Scoped("complaints:manage"),
+                         now: Now) -> SharedCopyOut:
+    return await service.share_copy(session, store, keyring, principal=principal,
                                     complaint_id=complaint_id, item_id=evidence_id, payload=payload, now=now)

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comitas_shared import randomness
 from comitas_shared.app import Platform
 from comitas_shared.auth import InstitutionId, Principal
 from comitas_shared.errors import Conflict, NotFound, Unprocessable
@@ -69,14 +68,6 @@ def data_key(cipher: ComplaintCipher) -> DataKey:
     return DataKey(key_id=cipher.complaint_id, version=KEY_VERSION, material=cipher.data_key)
 
 
-def _new_id() -> str:
-    return str(uuid.UUID(bytes=randomness.token_bytes(16), version=4))
-
-
-def _lock(platform: Platform) -> bool:
-    return not platform.database.is_sqlite
-
-
 def custody_actor(principal: Principal) -> CustodyActor:
     return CustodyActor.from_principal(principal)
 
@@ -97,18 +88,28 @@ def _filename(row: Mapping[str, Any], key: DataKey) -> str:
     return open_filename(key, row["filename_sealed"], binding=row["id"])
 
 
-async def _cipher(session: AsyncSession, keyring: KeyRing, institution_id: InstitutionId,
-                  complaint_id: str) -> ComplaintCipher:
-    await complaints.get_complaint(session, institution_id=institution_id, complaint_id=complaint_id)
-    return await protection.cipher_for(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
-
-
 async def _item(session: AsyncSession, institution_id: InstitutionId, complaint_id: str,
                 item_id: str) -> Mapping[str, Any]:
     row = await repository.item(session, institution_id, complaint_id, item_id)
     if row is None:
         raise NotFound("no such evidence item", slug="evidence-not-found", title="Evidence not found")
     return row
+
+
+async def _add_item(session: AsyncSession, key: DataKey, *, institution_id: InstitutionId, complaint_id: str,
+                    stored: StoredEvidence, filename: str, declared_type: str | None,
+                    derived_from: str | None, now: datetime) -> dict[str, Any]:
+    """Records a stored file as a new item of the complaint, its name sealed under ``key``; returns the
+    row's values (what :func:`to_out` reads), so nothing is read back."""
+    item_id = str(uuid.uuid4())
+    values: dict[str, Any] = {
+        "id": item_id, "institution_id": institution_id, "owner_id": complaint_id,
+        "filename_sealed": seal_filename(key, filename, binding=item_id), "declared_type": declared_type,
+        "detected_type": stored.detected_type, "size": stored.size, "sha256": stored.sha256,
+        "storage_key": stored.storage_key, "key_id": key.key_id, "key_version": key.version,
+        "derived_from": derived_from, "created_at": now}
+    await repository.add_item(session, values)
+    return values
 
 
 async def _append(session: AsyncSession, *, institution_id: InstitutionId, item_id: str, action: CustodyAction,
@@ -156,7 +157,8 @@ async def receive(platform: Platform, store: EvidenceStore, keyring: KeyRing, *,
     """
     database = platform.database
     async with database.transaction() as session:
-        key = data_key(await _cipher(session, keyring, institution_id, complaint_id))
+        key = data_key(await complaints.cipher_of(session, keyring, institution_id=institution_id,
+                                                  complaint_id=complaint_id))
     if upload.content_length is not None and upload.content_length > store.max_bytes:
         raise EvidenceTooLarge(store.max_bytes)
     try:
@@ -167,7 +169,7 @@ async def receive(platform: Platform, store: EvidenceStore, keyring: KeyRing, *,
         async with database.transaction() as session:
             await protection.record(session, institution_id=institution_id, actor=audit_actor,
                                     action="evidence.refused", subject_kind="complaint", subject_id=complaint_id,
-                                    now=now, lock=_lock(platform), details={
+                                    now=now, details={
                                         "detected_type": refused.extra.get("detected_type"),
                                         "declared_type": upload.declared_type, "reason": refused.slug,
                                         "extension": refused.extra.get("extension")})
@@ -195,13 +197,10 @@ async def _record_received(session: AsyncSession, platform: Platform, key: DataK
                                           key=idempotency_key, body=request, now=now) as call:
         if call.is_replay:
             return call.replay_status or 201, call.replay_body, True
-        item_id = _new_id()
-        await repository.add_item(session, {
-            "id": item_id, "institution_id": institution_id, "owner_id": complaint_id,
-            "filename_sealed": seal_filename(key, stored.filename or "", binding=item_id),
-            "declared_type": stored.declared_type, "detected_type": stored.detected_type,
-            "size": stored.size, "sha256": stored.sha256, "storage_key": stored.storage_key,
-            "key_id": key.key_id, "key_version": key.version, "derived_from": None, "created_at": now})
+        row = await _add_item(session, key, institution_id=institution_id, complaint_id=complaint_id, stored=stored,
+                              filename=stored.filename or "", declared_type=stored.declared_type, derived_from=None,
+                              now=now)
+        item_id = row["id"]
         details = stored.custody_details() | {"declared_type": stored.declared_type}
         entry = await _append(session, institution_id=institution_id, item_id=item_id,
                               action=CustodyAction.RECEIVED, actor=actor, now=now, details=details)
@@ -210,8 +209,6 @@ async def _record_received(session: AsyncSession, platform: Platform, key: DataK
             data=EvidenceAdded(evidence_id=item_id, complaint_id=complaint_id, institution_id=institution_id,
                                sha256=stored.sha256, size=stored.size, detected_type=stored.detected_type,
                                received_at=now)))
-        row = await repository.item(session, institution_id, complaint_id, item_id)
-        assert row is not None
         body = EvidenceReceived(**to_out(row).model_dump(), custody_head=entry.entry_hash).model_dump(mode="json")
         platform.idempotency.remember(call, 201, body)
         return 201, body, False
@@ -227,17 +224,22 @@ async def list_items(session: AsyncSession, *, institution_id: InstitutionId, co
     return repository.NEWEST_FIRST.cut(rows, page, to_out)
 
 
-async def view(session: AsyncSession, platform: Platform, keyring: KeyRing, *, principal: Principal,
+async def count_items(session: AsyncSession, *, institution_id: InstitutionId, complaint_id: str) -> int:
+    """How many items (originals and copies) the complaint has; the caller has found the complaint."""
+    return await repository.count_items(session, institution_id, complaint_id)
+
+
+async def view(session: AsyncSession, keyring: KeyRing, *, principal: Principal,
                complaint_id: str, item_id: str, purpose: str, now: datetime) -> EvidenceDetail:
     """An item with its file name (which may name a person): "viewed" in custody, and in the audit log."""
     institution_id = principal.institution_id
-    cipher = await _cipher(session, keyring, institution_id, complaint_id)
+    cipher = await complaints.cipher_of(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
     row = await _item(session, institution_id, complaint_id, item_id)
     await _append(session, institution_id=institution_id, item_id=item_id, action=CustodyAction.VIEWED,
                   actor=custody_actor(principal), now=now, details={"purpose": purpose})
     await protection.record(session, institution_id=institution_id, actor=protection.Actor.of(principal),
                             action="evidence.viewed", subject_kind="complaint", subject_id=complaint_id, now=now,
-                            purpose=purpose, lock=_lock(platform), details={"evidence_id": item_id})
+                            purpose=purpose, details={"evidence_id": item_id})
     return EvidenceDetail(**to_out(row).model_dump(), filename=_filename(row, data_key(cipher)) or None)
 
 
@@ -247,13 +249,13 @@ class Download:
     headers: dict[str, str]
 
 
-async def download(session: AsyncSession, platform: Platform, store: EvidenceStore, keyring: KeyRing, *,
+async def download(session: AsyncSession, store: EvidenceStore, keyring: KeyRing, *,
                    principal: Principal, complaint_id: str, item_id: str, purpose: str, now: datetime) -> Download:
     """The file, verified whole against its recorded SHA-256 before the first byte is served (a
     mismatch is a 500 integrity problem and nothing is sent); "downloaded" in custody and in the audit
     log. The custody entry commits with the request, before the body streams."""
     institution_id = principal.institution_id
-    cipher = await _cipher(session, keyring, institution_id, complaint_id)
+    cipher = await complaints.cipher_of(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
     row = await _item(session, institution_id, complaint_id, item_id)
     key = data_key(cipher)
     reader = await store.open(_stored(row), key=key)
@@ -263,8 +265,7 @@ async def download(session: AsyncSession, platform: Platform, store: EvidenceSto
                       details={"sha256": row["sha256"], "verified": reader.verified, "purpose": purpose})
         await protection.record(session, institution_id=institution_id, actor=protection.Actor.of(principal),
                                 action="evidence.downloaded", subject_kind="complaint", subject_id=complaint_id,
-                                now=now, purpose=purpose, lock=_lock(platform),
-                                details={"evidence_id": item_id, "sha256": row["sha256"]})
+                                now=now, purpose=purpose, details={"evidence_id": item_id, "sha256": row["sha256"]})
     except BaseException:
         await reader.aclose()
         raise
@@ -294,7 +295,7 @@ async def manifest(session: AsyncSession, cipher: ComplaintCipher, *, institutio
 # --- sharing -----------------------------------------------------------------------------------------
 
 
-async def share_copy(session: AsyncSession, platform: Platform, store: EvidenceStore, keyring: KeyRing, *,
+async def share_copy(session: AsyncSession, store: EvidenceStore, keyring: KeyRing, *,
                      principal: Principal, complaint_id: str, item_id: str, payload: SharedCopyCreate,
                      now: datetime) -> SharedCopyOut:
     """A copy for a recipient outside the institution, without the file's metadata (EXIF and GPS of
@@ -304,7 +305,7 @@ async def share_copy(session: AsyncSession, platform: Platform, store: EvidenceS
     and the recipient; the copy's chain starts with "stripped_copy_made"; the audit log records the
     export."""
     institution_id = principal.institution_id
-    cipher = await _cipher(session, keyring, institution_id, complaint_id)
+    cipher = await complaints.cipher_of(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
     original = await _item(session, institution_id, complaint_id, item_id)
     if original["derived_from"] is not None:
         raise Unprocessable("share the original: a copy is made from it", slug="evidence-is-a-copy")
@@ -322,13 +323,10 @@ async def share_copy(session: AsyncSession, platform: Platform, store: EvidenceS
     key = data_key(cipher)
     copy = await store.strip_copy(_stored(original), key=key)
     try:
-        copy_id = _new_id()
-        await repository.add_item(session, {
-            "id": copy_id, "institution_id": institution_id, "owner_id": complaint_id,
-            "filename_sealed": seal_filename(key, _filename(original, key), binding=copy_id),
-            "declared_type": original["declared_type"], "detected_type": copy.stored.detected_type,
-            "size": copy.stored.size, "sha256": copy.stored.sha256, "storage_key": copy.stored.storage_key,
-            "key_id": key.key_id, "key_version": key.version, "derived_from": item_id, "created_at": now})
+        row = await _add_item(session, key, institution_id=institution_id, complaint_id=complaint_id,
+                              stored=copy.stored, filename=_filename(original, key),
+                              declared_type=original["declared_type"], derived_from=item_id, now=now)
+        copy_id = row["id"]
         actor = custody_actor(principal)
         recipient = {"recipient_type": payload.recipient_type, "recipient": payload.recipient,
                      "recipient_kind": kind, "purpose": payload.purpose.value, "basis": authorised.basis}
@@ -344,12 +342,10 @@ async def share_copy(session: AsyncSession, platform: Platform, store: EvidenceS
             audit["override"] = {"reason": payload.override_reason, "refused": authorised.refused}
             await protection.record(session, institution_id=institution_id, actor=protection.Actor.of(principal),
                                     action="consent.overridden", subject_kind="complaint", subject_id=complaint_id,
-                                    now=now, purpose=payload.purpose.value, lock=_lock(platform), details=audit)
+                                    now=now, purpose=payload.purpose.value, details=audit)
         await protection.record(session, institution_id=institution_id, actor=protection.Actor.of(principal),
                                 action="evidence.shared", subject_kind="complaint", subject_id=complaint_id,
-                                now=now, purpose=payload.purpose.value, lock=_lock(platform), details=audit)
-        row = await repository.item(session, institution_id, complaint_id, copy_id)
-        assert row is not None
+                                now=now, purpose=payload.purpose.value, details=audit)
     except BaseException:
         await store.delete(copy.stored)
         raise
@@ -378,13 +374,10 @@ async def copy_for_grant(session: AsyncSession, store: EvidenceStore, cipher: Co
     if copy_row is None:
         copy = await store.strip_copy(_stored(original), key=key)
         try:
-            copy_id = _new_id()
-            await repository.add_item(session, {
-                "id": copy_id, "institution_id": owner, "owner_id": complaint_id,
-                "filename_sealed": seal_filename(key, _filename(original, key), binding=copy_id),
-                "declared_type": original["declared_type"], "detected_type": copy.stored.detected_type,
-                "size": copy.stored.size, "sha256": copy.stored.sha256, "storage_key": copy.stored.storage_key,
-                "key_id": key.key_id, "key_version": key.version, "derived_from": item_id, "created_at": now})
+            copy_row = await _add_item(session, key, institution_id=owner, complaint_id=complaint_id,
+                                       stored=copy.stored, filename=_filename(original, key),
+                                       declared_type=original["declared_type"], derived_from=item_id, now=now)
+            copy_id = copy_row["id"]
             hashes = {k: v for k, v in copy.custody_details().items() if k != "copy_storage_key"}
             shared = {"grant_id": grant_id, "recipient_type": "institution",
                       "recipient": str(recipient.institution_id)}
@@ -395,8 +388,6 @@ async def copy_for_grant(session: AsyncSession, store: EvidenceStore, cipher: Co
         except BaseException:
             await store.delete(copy.stored)
             raise
-        copy_row = await repository.item(session, owner, complaint_id, copy_id)
-        assert copy_row is not None
     reader = await store.open(_stored(copy_row), key=key)
     try:
         await _append(session, institution_id=owner, item_id=copy_row["id"], action=CustodyAction.DOWNLOADED,
@@ -448,14 +439,10 @@ async def transfer_files(session: AsyncSession, platform: Platform, store: Evide
         original = await _item(session, owner, from_complaint_id, item_id)
         stored = await store.rekey_copy(_stored(original), key=old_key, new_key=new_key)
         made.stored.append(stored)
-        new_id = _new_id()
+        new_id = (await _add_item(session, new_key, institution_id=recipient, complaint_id=to_complaint_id,
+                                  stored=stored, filename=_filename(original, old_key),
+                                  declared_type=original["declared_type"], derived_from=None, now=now))["id"]
         made.items[item_id] = new_id
-        await repository.add_item(session, {
-            "id": new_id, "institution_id": recipient, "owner_id": to_complaint_id,
-            "filename_sealed": seal_filename(new_key, _filename(original, old_key), binding=new_id),
-            "declared_type": original["declared_type"], "detected_type": stored.detected_type,
-            "size": stored.size, "sha256": stored.sha256, "storage_key": stored.storage_key,
-            "key_id": new_key.key_id, "key_version": new_key.version, "derived_from": None, "created_at": now})
         origin = {"institution_id": str(owner), "complaint_id": from_complaint_id, "evidence_id": item_id}
         await _append(session, institution_id=recipient, item_id=new_id, action=CustodyAction.RECEIVED, actor=actor,
                       now=now, details=stored.custody_details() | {"transferred_from": origin, "grant_id": grant_id})

@@ -11,29 +11,34 @@
 - the lifecycle (:data:`TRANSITIONS`, :func:`transition`), exhaustively tabled: a filing cannot be
   marked ready while a required item is missing, while blocked, or while its translation is not done;
 - Special Procedures: which mandates a complaint concerns (:func:`propose_mandates`) and the reminder
-  to check the public communications reports after the publication delay (:func:`publication_check`).
+  to check the public communications reports after the publication delay (:func:`publication_check`);
+- what a filing's proceedings and compliance share with it (they reach it through ``filings.service``):
+  the latest day anywhere on Earth (:func:`latest_today`), a 422 for one field (:func:`invalid_input`),
+  a period of the bodies' rules added to a day (:func:`add_period`), and a deadline of the filing asked
+  of notifications or withdrawn as met (:func:`deadline_requested`, :func:`deadline_met`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from comitas_shared.errors import InvalidInput, InvalidTransition
 from comitas_shared.events.catalogue import (
     COMPLAINT_FILING_CHANGED,
-    DEADLINE_REQUESTED,
-    DEADLINE_WITHDRAWN,
     ComplaintFilingChanged,
-    DeadlineRequested,
-    DeadlineWithdrawn,
 )
 from comitas_shared.events.envelope import CloudEvent
 
-from .rules import Body, Citation, Form, Item, Mandate, Period
+from ..case_deadlines import (
+    add_period,
+    deadline_requested,
+    invalid_input,
+)
+from .rules import Body, Citation, Form, Item, Mandate
 
 # --- reading the complaint ------------------------------------------------------------------------------
 
@@ -362,17 +367,6 @@ class Change:
     events: list[CloudEvent] = field(default_factory=list)
 
 
-def latest_today(now: datetime) -> date:
-    """The latest calendar day anywhere on Earth at ``now`` (UTC+14): a day on or before it is not in the
-    future for someone, wherever they wrote it."""
-    return (now + timedelta(hours=14)).date()
-
-
-def _invalid(detail: str, pointer: str) -> InvalidInput:
-    return InvalidInput(detail, slug="validation-error", title="Validation error",
-                        errors=[{"pointer": pointer, "detail": detail}])
-
-
 def transition(*, status: str, action: Action, body: Body, preparation: Preparation | None,
                translation: Translation, on: date | None, channel: str | None, reference: str | None,
                current_reference: str | None, today: date) -> Change:
@@ -387,7 +381,7 @@ def transition(*, status: str, action: Action, body: Body, preparation: Preparat
                                 f"from: {', '.join(sorted(s.value for s in allowed))})",
                                 current_status=current.value, action=action.value)
     if on is not None and on > today:
-        raise _invalid(f"{on.isoformat()} is in the future", "/on")
+        raise invalid_input(f"{on.isoformat()} is in the future", "/on")
     if action in NEEDS_PREPARATION:
         if preparation is None:  # the service always prepares first; a caller that did not is a bug
             raise ValueError("marking ready or filing needs the preparation")
@@ -407,15 +401,15 @@ def transition(*, status: str, action: Action, body: Body, preparation: Preparat
                                     title="Translation not done", current_status=current.value, action=action.value)
     if action is Action.FILE:
         if channel is None or on is None:
-            raise _invalid("filing records the day and the channel it was sent by", "/channel" if channel is None
-                           else "/on")
+            raise invalid_input("filing records the day and the channel it was sent by",
+                                "/channel" if channel is None else "/on")
         if channel not in body.channels:
-            raise _invalid(f"{body.name} takes filings by {', '.join(body.channels)} "
-                           f"({body.channels_rule.provision})", "/channel")
+            raise invalid_input(f"{body.name} takes filings by {', '.join(body.channels)} "
+                                f"({body.channels_rule.provision})", "/channel")
     elif channel is not None:
-        raise _invalid("only filing records a channel", "/channel")
+        raise invalid_input("only filing records a channel", "/channel")
     if action is Action.REGISTER and not (reference or current_reference):
-        raise _invalid("registration records the body's reference", "/reference")
+        raise invalid_input("registration records the body's reference", "/reference")
     return Change(from_status=current, to_status=target, action=action, on=on, channel=channel, reference=reference)
 
 
@@ -467,58 +461,35 @@ def check_mandates(body: Body, chosen: Sequence[str], known: Mapping[str, Mandat
     Special Procedures goes to several at once), none for any other."""
     if not body.takes_mandates:
         if chosen:
-            raise _invalid(f"{body.name} is not addressed to mandates", "/mandates")
+            raise invalid_input(f"{body.name} is not addressed to mandates", "/mandates")
         return ()
     if not chosen:
-        raise _invalid("choose at least one mandate (GET .../mandate-proposals)", "/mandates")
+        raise invalid_input("choose at least one mandate (GET .../mandate-proposals)", "/mandates")
     unknown = [m for m in chosen if m not in known]
     if unknown:
-        raise _invalid(f"unknown mandate(s): {', '.join(unknown)}", "/mandates")
+        raise invalid_input(f"unknown mandate(s): {', '.join(unknown)}", "/mandates")
     return tuple(dict.fromkeys(chosen))
 
 
-def add_period(day: date, period: Period) -> date:
-    """``day`` plus ``period`` (calendar days, weeks, or months with the month's end clamped)."""
-    if period.unit == "calendar_days":
-        return day + timedelta(days=period.amount)
-    if period.unit == "weeks":
-        return day + timedelta(weeks=period.amount)
-    month = day.month - 1 + period.amount
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+# --- deadlines of a filing: its publication check, its proceedings' limits, the state's report ----------
 
 
-def publication_key(filing_id: str) -> str:
-    return f"filing:{filing_id}:publication_check"
+PUBLICATION_CHECK = "publication_check"
 
 
 def publication_check(*, body: Body, filing_id: str, complaint_id: str, institution_id: str, filed_on: date,
                       mandates: Sequence[str], now: datetime, source: str) -> list[CloudEvent]:
     """The reminder, through notifications, to check the public communications reports once the
     publication delay after the submission has passed (nothing for a body without one). Its rule's status
-    is carried with it: an unconfirmed delay is a reminder to check, never a legal limit (``hard`` false)."""
+    is carried with it: an unconfirmed delay is a reminder to check, never a legal limit (``hard`` false).
+    The proceedings' step that answers it withdraws it as met."""
     period = body.publication_check
     if period is None:
         return []
-    last_day = add_period(filed_on, period)
-    return [DEADLINE_REQUESTED.build(
-        source=source, subject=complaint_id, institution_id=institution_id, time=now,
-        data=DeadlineRequested(
-            deadline_key=publication_key(filing_id), institution_id=institution_id, kind="publication_check",
-            title=f"{period.what.capitalize()} ({', '.join(mandates)})", case_ref=complaint_id, case_kind="complaint",
-            mechanism=body.mechanism, last_day=last_day, time_zone="UTC",
-            due_at=datetime.combine(last_day, time(23, 59, 59), tzinfo=UTC),
-            calendar=f"{period.amount} {period.unit.replace('_', ' ')} from the submission", hard=False,
-            rule={"provision": period.provision, "source": period.source, "status": period.status}))]
-
-
-def publication_checked(*, filing_id: str, complaint_id: str, institution_id: str, now: datetime,
-                        source: str) -> CloudEvent:
-    return DEADLINE_WITHDRAWN.build(source=source, subject=complaint_id, institution_id=institution_id, time=now,
-                                    data=DeadlineWithdrawn(deadline_key=publication_key(filing_id),
-                                                           institution_id=institution_id, reason="met"))
+    return [deadline_requested(
+        filing_id=filing_id, deadline=PUBLICATION_CHECK, kind="publication_check",
+        title=f"{period.what.capitalize()} ({', '.join(mandates)})", complaint_id=complaint_id,
+        institution_id=institution_id, mechanism=body.mechanism,
+        last_day=add_period(filed_on, period.amount, period.unit),
+        calendar=f"{period.amount} {period.unit.replace('_', ' ')} from the submission", hard=False, rule=period,
+        now=now, source=source)]

@@ -20,12 +20,16 @@ from comitas_shared.errors import Conflict, NotFound
 from comitas_shared.events.outbox import add_event
 from comitas_shared.pagination import Page, PageRequest
 
+from .. import case_deadlines
 from ..complaints import service as complaints
 from ..consent import service as consent
 from ..consent.schemas import Category, Purpose
 from ..models import tables
 from ..protection.service import ComplaintErased, KeyRing
 from . import document, domain, repository
+
+# What proceedings and compliance share with filings (a feature is reached only through its service).
+from .domain import PUBLICATION_CHECK as PUBLICATION_CHECK
 from .models import Filing
 from .rules import Body, Rules, shipped_rules
 from .schemas import (
@@ -271,7 +275,7 @@ async def change_status(session: AsyncSession, platform: Platform, keyring: KeyR
     decided = domain.transition(status=row.status, action=change.action, body=body, preparation=found,
                                 translation=domain.Translation(row.translation), on=change.on, channel=change.channel,
                                 reference=change.reference, current_reference=row.reference,
-                                today=domain.latest_today(now))
+                                today=case_deadlines.latest_today(now))
     row.status = decided.to_status.value
     row.status_on = change.on or now.date()
     if decided.action is domain.Action.FILE:
@@ -290,17 +294,6 @@ async def change_status(session: AsyncSession, platform: Platform, keyring: KeyR
                                               mandates=row.mandates, now=now, source=platform.source):
             await add_event(session, tables, event)
     return to_out(row)
-
-
-async def publication_checked(session: AsyncSession, platform: Platform, *, institution_id: InstitutionId,
-                              row: Filing, now: datetime) -> None:
-    """The officer looked at the communications reports (a step recorded in the proceedings): the
-    reminder is withdrawn as met."""
-    if rules().bodies[row.body].publication_check is None:
-        return
-    await add_event(session, tables, domain.publication_checked(
-        filing_id=row.id, complaint_id=row.complaint_id, institution_id=institution_id, now=now,
-        source=platform.source))
 
 
 async def proposals(session: AsyncSession, *, institution_id: InstitutionId, complaint_id: str,

@@ -13,44 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
-from comitas_shared.errors import InvalidInput, InvalidTransition
-from comitas_shared.events.catalogue import (
-    DEADLINE_REQUESTED,
-    DEADLINE_WITHDRAWN,
-    DeadlineRequested,
-    DeadlineWithdrawn,
-)
+from comitas_shared.errors import InvalidTransition
 from comitas_shared.events.envelope import CloudEvent
 
+from ..case_deadlines import add_period, deadline_met, deadline_requested, invalid_input
 from .rules import Limit, Procedure
-
-
-def _invalid(detail: str, pointer: str) -> InvalidInput:
-    return InvalidInput(detail, slug="validation-error", title="Validation error",
-                        errors=[{"pointer": pointer, "detail": detail}])
-
-
-def add_period(day: date, amount: int, unit: str) -> date:
-    """``day`` plus a period; a month's end is clamped (31 Jan + 1 month = 28/29 Feb)."""
-    if unit == "calendar_days":
-        return day + timedelta(days=amount)
-    if unit == "weeks":
-        return day + timedelta(weeks=amount)
-    month = day.month - 1 + amount
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def deadline_key(filing_id: str, deadline: str) -> str:
-    return f"filing:{filing_id}:{deadline}"
 
 
 @dataclass(frozen=True)
@@ -83,42 +53,35 @@ def record_step(procedure: Procedure, *, filing_status: str, kind: str, on: date
                                 action=kind)
     step = procedure.find(kind)
     if step is None:
-        raise _invalid(f"the {procedure.id} procedure has no step {kind!r} (its steps: "
-                       f"{', '.join(s.kind for s in procedure.step)})", "/kind")
+        raise invalid_input(f"the {procedure.id} procedure has no step {kind!r} (its steps: "
+                            f"{', '.join(s.kind for s in procedure.step)})", "/kind")
     if on > today:
-        raise _invalid(f"{on.isoformat()} is in the future", "/on")
+        raise invalid_input(f"{on.isoformat()} is in the future", "/on")
     unknown = set(set_days) - {limit.deadline for limit in step.opens if limit.set_by_body}
     if unknown:
-        raise _invalid(f"the step {kind} does not open a limit set by the body named {', '.join(sorted(unknown))}",
-                       "/deadlines")
+        raise invalid_input(f"the step {kind} does not open a limit set by the body named "
+                            f"{', '.join(sorted(unknown))}", "/deadlines")
     opened = []
     for limit in step.opens:
         if limit.set_by_body:
             if limit.deadline not in set_days:
-                raise _invalid(f"enter the day the body set for: {limit.label}", f"/deadlines/{limit.deadline}")
+                raise invalid_input(f"enter the day the body set for: {limit.label}", f"/deadlines/{limit.deadline}")
             last_day = set_days[limit.deadline]
             if last_day < on:
-                raise _invalid("the body's time limit ends before the step", f"/deadlines/{limit.deadline}")
+                raise invalid_input("the body's time limit ends before the step", f"/deadlines/{limit.deadline}")
         else:
             assert limit.amount is not None and limit.unit is not None  # the loader checks this
             last_day = add_period(on, limit.amount, limit.unit)
         opened.append(OpenedLimit(limit, last_day))
     met = tuple(sorted(set(step.meets) & set(open_limits)))
-    events: list[CloudEvent] = [DEADLINE_REQUESTED.build(
-        source=source, subject=complaint_id, institution_id=institution_id, time=now,
-        data=DeadlineRequested(
-            deadline_key=deadline_key(filing_id, o.limit.deadline), institution_id=institution_id,
-            kind=f"proceeding:{o.limit.deadline}", title=o.limit.label, case_ref=complaint_id, case_kind="complaint",
-            mechanism=mechanism, last_day=o.last_day, time_zone="UTC",
-            due_at=datetime.combine(o.last_day, time(23, 59, 59), tzinfo=UTC),
-            calendar="set by the body" if o.limit.set_by_body else f"{o.limit.amount} {o.limit.unit} from {on}",
-            hard=o.limit.status != "unconfirmed", concerns=concerns,
-            rule={"provision": o.limit.provision, "source": o.limit.source, "status": o.limit.status}))
+    events = [deadline_requested(
+        filing_id=filing_id, deadline=o.limit.deadline, kind=f"proceeding:{o.limit.deadline}", title=o.limit.label,
+        complaint_id=complaint_id, institution_id=institution_id, mechanism=mechanism, last_day=o.last_day,
+        calendar="set by the body" if o.limit.set_by_body else f"{o.limit.amount} {o.limit.unit} from {on}",
+        hard=o.limit.status != "unconfirmed", rule=o.limit, concerns=concerns, now=now, source=source)
         for o in opened]
-    events += [DEADLINE_WITHDRAWN.build(
-        source=source, subject=complaint_id, institution_id=institution_id, time=now,
-        data=DeadlineWithdrawn(deadline_key=deadline_key(filing_id, deadline), institution_id=institution_id,
-                               reason="met")) for deadline in met]
+    events += [deadline_met(filing_id=filing_id, deadline=deadline, complaint_id=complaint_id,
+                            institution_id=institution_id, now=now, source=source) for deadline in met]
     return StepDecision(opened=tuple(opened), met=met, events=tuple(events))
 
 
@@ -163,14 +126,14 @@ def interim_transition(procedure: Procedure, *, state: str | None, action: Inter
                                 f"take the action {action.value}", current_status=current.value if current else None,
                                 action=action.value)
     if on > today:
-        raise _invalid(f"{on.isoformat()} is in the future", "/on")
+        raise invalid_input(f"{on.isoformat()} is in the future", "/on")
     if action is InterimAction.REQUEST:
         if not procedure.interim_channels:
-            raise _invalid(f"the {procedure.id} procedure has no interim measures", "/action")
+            raise invalid_input(f"the {procedure.id} procedure has no interim measures", "/action")
         if channel in procedure.interim_refused_channels:
-            raise _invalid(procedure.interim_refused_channels[channel], "/channel")
+            raise invalid_input(procedure.interim_refused_channels[channel], "/channel")
         if channel not in procedure.interim_channels:
-            raise _invalid(f"a request goes by {', '.join(procedure.interim_channels)}", "/channel")
+            raise invalid_input(f"a request goes by {', '.join(procedure.interim_channels)}", "/channel")
     elif channel is not None:
-        raise _invalid("only a request records its channel", "/channel")
+        raise invalid_input("only a request records its channel", "/channel")
     return target

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,7 @@ from comitas_shared.auth import InstitutionId, Principal
 from comitas_shared.errors import InvalidInput
 from comitas_shared.events.outbox import add_event
 
+from .. import case_deadlines
 from ..filings import service as filings
 from ..models import tables
 from . import domain, repository
@@ -20,10 +22,16 @@ from .rules import Procedure, shipped_procedures
 from .schemas import LimitOut, ProceedingsOut, StepCreate, StepKindOut, StepOut
 
 INTERIM_KIND = "interim_measures"
+Row = TypeVar("Row", ProceedingStep, ProceedingLimit)
 
 
 def _procedure(body: str) -> Procedure:
     return shipped_procedures().for_body(body)
+
+
+def _in_order(rows: list[Row]) -> list[Row]:
+    """As the repository reads them (by creation, then id)."""
+    return sorted(rows, key=lambda row: (row.created_at, row.id))
 
 
 def _out(filing_id: str, procedure: Procedure, steps: list[ProceedingStep],
@@ -52,7 +60,7 @@ async def record(session: AsyncSession, platform: Platform, *, principal: Princi
     institution_id = principal.institution_id
     row, body = await filings.find(session, institution_id=institution_id, filing_id=filing_id)
     procedure = _procedure(body.code)
-    today = (now + timedelta(hours=14)).date()  # the latest day anywhere on Earth
+    today = case_deadlines.latest_today(now)
     steps = await repository.steps(session, institution_id, row.id)
     limits = await repository.limits(session, institution_id, row.id)
     step = ProceedingStep(id=str(uuid.uuid4()), institution_id=institution_id, filing_id=row.id, kind="",
@@ -73,12 +81,15 @@ async def record(session: AsyncSession, platform: Platform, *, principal: Princi
             raise InvalidInput("only an interim-measures request records its channel", slug="validation-error",
                                title="Validation error", errors=[{"pointer": "/channel", "detail": "not used"}])
         open_limits = {x.deadline: x for x in limits if x.status == "open"}
-        # The Special Procedures' publication check is opened by the filing itself (filings).
-        if body.publication_check is not None and row.filed_on is not None and not any(
-                x.deadline == "publication_check" for x in limits):
-            open_limits["publication_check"] = ProceedingLimit(
-                id=str(uuid.uuid4()), institution_id=institution_id, filing_id=row.id, deadline="publication_check",
-                label=body.publication_check.what, last_day=row.filed_on, status="open", opened_by=row.id,
+        # The Special Procedures' publication check was asked of notifications when the filing was filed
+        # (filings): it has a row here only once a step meets it.
+        check = body.publication_check
+        if check is not None and row.filed_on is not None and not any(
+                x.deadline == filings.PUBLICATION_CHECK for x in limits):
+            open_limits[filings.PUBLICATION_CHECK] = ProceedingLimit(
+                id=str(uuid.uuid4()), institution_id=institution_id, filing_id=row.id,
+                deadline=filings.PUBLICATION_CHECK, label=check.what,
+                last_day=case_deadlines.add_period(row.filed_on, check.amount, check.unit), status="open", opened_by=row.id,
                 created_at=now)
         decided = domain.record_step(
             procedure, filing_status=row.status, kind=request.kind, on=request.on, today=today, set_days=dict(request.deadlines),
@@ -86,23 +97,25 @@ async def record(session: AsyncSession, platform: Platform, *, principal: Princi
             mechanism=body.mechanism, concerns=None, now=now, source=platform.source)
         step.kind = request.kind
         await repository.add(session, step)
+        added: list[ProceedingLimit] = []
         for deadline in decided.met:
             limit = open_limits[deadline]
             limit.status, limit.met_by = "met", step.id
-            if deadline == "publication_check":
-                await filings.publication_checked(session, platform, institution_id=institution_id, row=row, now=now)
+            if deadline == filings.PUBLICATION_CHECK:
                 await repository.add(session, limit)
+                added.append(limit)
         for opened in decided.opened:
             for old in (x for x in limits if x.deadline == opened.limit.deadline and x.status == "open"):
                 old.status = "moved"
-            await repository.add(session, ProceedingLimit(
+            new = ProceedingLimit(
                 id=str(uuid.uuid4()), institution_id=institution_id, filing_id=row.id, deadline=opened.limit.deadline,
                 label=opened.limit.label, last_day=opened.last_day, status="open", opened_by=step.id,
                 rule={"provision": opened.limit.provision, "source": opened.limit.source,
-                      "status": opened.limit.status}, created_at=now))
+                      "status": opened.limit.status}, created_at=now)
+            await repository.add(session, new)
+            added.append(new)
         for event in decided.events:
-            if event.type == "comitas.deadline.withdrawn" and event.data["deadline_key"].endswith(":publication_check"):
-                continue  # filings withdrew it above
             await add_event(session, tables, event)
+        limits += added
     await session.flush()
-    return await proceedings(session, institution_id=institution_id, filing_id=row.id)
+    return _out(row.id, procedure, _in_order([*steps, step]), _in_order(limits))

@@ -123,10 +123,11 @@ def hashed_fields(entry: AuditEntry) -> dict[str, Any]:
 
 async def record(session: AsyncSession, *, institution_id: InstitutionId, actor: Actor, action: str,
                  subject_kind: str, subject_id: str, now: datetime, purpose: str | None = None,
-                 details: dict[str, Any] | None = None, lock: bool = True) -> AuditEntry:
+                 details: dict[str, Any] | None = None) -> AuditEntry:
     """Appends an entry to the institution's chain, in the caller's transaction (so the entry exists
-    exactly when what it records does)."""
-    head = await repository.head_for_append(session, institution_id, lock=lock)
+    exactly when what it records does). The chain's head row is locked until the transaction ends
+    (SQLAlchemy leaves ``FOR UPDATE`` out on SQLite, whose single writer already serialises appends)."""
+    head = await repository.head_for_append(session, institution_id, lock=True)
     if head is None:
         head = AuditHead(institution_id=institution_id, seq=0, hash=GENESIS)
         await repository.add(session, head)

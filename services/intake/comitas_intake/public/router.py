@@ -169,10 +169,10 @@ async def add_evidence(request: Request, platform: PlatformDep, keyring: KeyRing
 @institution_router.get("", response_model=Page[MessageOut],
                         summary="The complaint's messages with the person who sent it through the public channel "
                                 "(audited)")
-async def institution_messages(complaint_id: str, session: Session, platform: PlatformDep, keyring: KeyRingDep,
+async def institution_messages(complaint_id: str, session: Session, keyring: KeyRingDep,
                                principal: Scoped("complaints:manage"), page: PageQuery, now: Now) -> Page[MessageOut]:
     return await service.institution_reads_messages(session, keyring, principal=principal, complaint_id=complaint_id,
-                                                    page=page, now=now, lock=not platform.database.is_sqlite)
+                                                    page=page, now=now)
 
 
 @institution_router.post("", status_code=201, response_model=MessageOut, responses=problem_responses(ComplaintErased),

@@ -143,10 +143,6 @@ def _custody_actor(institution_id: InstitutionId) -> CustodyActor:
     return CustodyActor(institution_id=str(institution_id), client_id=ACTOR.client_id, user_id=ACTOR.subject)
 
 
-def _new_id() -> str:
-    return str(uuid.UUID(bytes=randomness.token_bytes(16), version=4))
-
-
 # --- abuse checks ------------------------------------------------------------------------------------
 
 
@@ -247,17 +243,17 @@ async def submit(session: AsyncSession, platform: Platform, keyring: KeyRing, ch
         channel=CHANNEL, now=now)
     complaint_id = str(body["id"])
     expressed_by = "victim" if payload.is_victim else "next_of_kin"
-    for choice in SHARING:
-        if getattr(payload.sharing, choice):
-            for consent_payload in _consent_payloads(choice, institution_id, expressed_by):
-                await consent.record_consent(session, platform, keyring, institution_id=institution_id,
-                                             complaint_id=complaint_id, payload=consent_payload, actor=ACTOR, now=now)
+    consents = [given for choice in SHARING if getattr(payload.sharing, choice)
+                for given in _consent_payloads(choice, institution_id, expressed_by)]
+    if consents:
+        await consent.record_consents(session, platform, keyring, institution_id=institution_id,
+                                      complaint_id=complaint_id, payloads=consents, actor=ACTOR, now=now)
     symbols = new_code()
     salt = randomness.token_bytes(16)
     log_n = channel.settings.public_receipt_scrypt_log_n
     code_hash = await asyncio.to_thread(domain.slow_hash, symbols, salt, log_n=log_n)
     await repository.add(session, PublicReceipt(
-        id=_new_id(), institution_id=institution_id, complaint_id=complaint_id,
+        id=str(uuid.uuid4()), institution_id=institution_id, complaint_id=complaint_id,
         lookup=domain.lookup_digest(channel.lookup_key, symbols), salt=salt, code_hash=code_hash, log_n=log_n,
         created_at=now))
     label, text = domain.plain_status(str(body["status"]))
@@ -345,14 +341,14 @@ async def status(session: AsyncSession, keyring: KeyRing, *, holder: Holder) -> 
     complaint = complaints.to_out(await complaints.get_complaint(
         session, institution_id=holder.institution_id, complaint_id=holder.complaint_id))
     label, text = domain.plain_status(complaint.status.value, transferred=holder.transferred)
-    items = await evidence.list_items(session, institution_id=holder.institution_id, complaint_id=holder.complaint_id,
-                                      page=PageRequest(limit=1000, after=None))
     records = await _consents(session, keyring, holder) if complaint.erased_at is None else []
     return PublicStatusOut(
         reference=complaint.reference, status=complaint.status.value, status_label=label, status_text=text,
         submitted_at=complaint.created_at, updated_at=complaint.updated_at,
         messages=await repository.count_messages(session, holder.institution_id, holder.complaint_id),
-        evidence=len(items.items), sharing=_sharing(records, holder.institution_id), transferred=holder.transferred)
+        evidence=await evidence.count_items(session, institution_id=holder.institution_id,
+                                            complaint_id=holder.complaint_id),
+        sharing=_sharing(records, holder.institution_id), transferred=holder.transferred)
 
 
 # --- messages -------------------------------------------------------------------------------------------
@@ -374,9 +370,8 @@ async def _cipher_or_none(session: AsyncSession, keyring: KeyRing, institution_i
 async def post_message(session: AsyncSession, keyring: KeyRing, *, institution_id: InstitutionId, complaint_id: str,
                        sender: str, body: str, author: dict[str, Any], now: datetime) -> MessageOut:
     """A message on the complaint's public thread, sealed with the complaint's key (410 once erased)."""
-    await complaints.get_complaint(session, institution_id=institution_id, complaint_id=complaint_id)
-    cipher = await protection.cipher_for(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
-    message_id = _new_id()
+    cipher = await complaints.cipher_of(session, keyring, institution_id=institution_id, complaint_id=complaint_id)
+    message_id = str(uuid.uuid4())
     row = PublicMessage(id=message_id, institution_id=institution_id, complaint_id=complaint_id, sender=sender,
                         body_sealed=cipher.seal(body, field=f"public-message/{message_id}"), author=author,
                         created_at=now)
@@ -409,13 +404,13 @@ async def list_messages(session: AsyncSession, keyring: KeyRing, *, institution_
 
 
 async def institution_reads_messages(session: AsyncSession, keyring: KeyRing, *, principal: Principal,
-                                     complaint_id: str, page: PageRequest, now: datetime, lock: bool) -> Page[MessageOut]:
+                                     complaint_id: str, page: PageRequest, now: datetime) -> Page[MessageOut]:
     """The receiving institution reads the thread (what the person wrote may name people): audited."""
     found = await list_messages(session, keyring, institution_id=principal.institution_id,
                                 complaint_id=complaint_id, page=page)
     await protection.record(session, institution_id=principal.institution_id, actor=protection.Actor.of(principal),
                             action="public_messages.read", subject_kind="complaint", subject_id=complaint_id,
-                            now=now, details={"messages": [m.id for m in found.items]}, lock=lock)
+                            now=now, details={"messages": [m.id for m in found.items]})
     return found
 
 

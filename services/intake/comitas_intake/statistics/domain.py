@@ -65,11 +65,17 @@ def check_case(*, respondent_states: Iterable[str], act_types: Iterable[str], mo
         raise InvalidInput("act_types: codes of 1 to 64 characters", slug="invalid-statistics-case")
     if not _MONTH.match(month):
         raise InvalidInput(f"month: YYYY-MM expected, got {month!r}", slug="invalid-statistics-case")
-    if not status or len(status) > 32:
-        raise InvalidInput("status: 1 to 32 characters", slug="invalid-statistics-case")
+    check_status(status)
     if victims < 0:
         raise InvalidInput("victims: not negative", slug="invalid-statistics-case")
     return Case(respondent_states=states, act_types=acts, month=month, status=status, victims=victims)
+
+
+def check_status(status: str) -> str:
+    """A case's status as counted, or InvalidInput."""
+    if not status or len(status) > 32:
+        raise InvalidInput("status: 1 to 32 characters", slug="invalid-statistics-case")
+    return status
 
 
 @dataclass(frozen=True)

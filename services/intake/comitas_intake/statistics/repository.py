@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,10 +13,12 @@ from comitas_shared.auth import InstitutionId
 from .models import StatisticsCase
 
 
-async def get(session: AsyncSession, institution_id: InstitutionId, complaint_id: str) -> StatisticsCase | None:
-    query = select(StatisticsCase).where(StatisticsCase.institution_id == institution_id,
-                                         StatisticsCase.complaint_id == complaint_id)
-    return (await session.execute(query)).scalar_one_or_none()
+async def set_status(session: AsyncSession, institution_id: InstitutionId, complaint_id: str, status: str) -> None:
+    """One statement; no row (a complaint never counted) is no change."""
+    await session.execute(update(StatisticsCase)
+                          .where(StatisticsCase.institution_id == institution_id,
+                                 StatisticsCase.complaint_id == complaint_id)
+                          .values(status=status))
 
 
 async def put(session: AsyncSession, institution_id: InstitutionId, complaint_id: str, **values: Any) -> None:

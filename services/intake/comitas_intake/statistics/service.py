@@ -28,12 +28,7 @@ async def count_complaint(session: AsyncSession, *, institution_id: InstitutionI
 async def update_status(session: AsyncSession, *, institution_id: InstitutionId, complaint_id: str,
                         status: str) -> None:
     """The complaint's new status; nothing happens for a complaint that was never counted."""
-    row = await repository.get(session, institution_id, complaint_id)
-    if row is None:
-        return
-    row.status = domain.check_case(respondent_states=row.respondent_states, act_types=row.act_types,
-                                   month=row.month, status=status, victims=row.victims).status
-    await session.flush()
+    await repository.set_status(session, institution_id, complaint_id, domain.check_status(status))
 
 
 def to_out(release: domain.Release, *, institution_id: str, now: datetime) -> StatisticsOut:

@@ -134,17 +134,16 @@ async def _finish(session: AsyncSession, platform: Platform, call: IdempotentCal
                    for d in handed],
         created_at=now, created_by=actor.as_json())
     await repository.add(session, row)
-    lock = not platform.database.is_sqlite
     common = {"transfer_id": row.id, "grant_id": row.grant_id, "referral_id": row.referral_id,
               "categories": row.categories, "deadlines": row.deadlines, "evidence": files}
     await protection.record(
         session, institution_id=grant.owner, actor=actor, action="complaint.transferred_out",
-        subject_kind="complaint", subject_id=grant.complaint_id, now=now, purpose="transfer", lock=lock,
+        subject_kind="complaint", subject_id=grant.complaint_id, now=now, purpose="transfer",
         details=common | {"to_institution_id": recipient, "to_complaint_id": new.id,
                           "consent_records": copied})
     await protection.record(
         session, institution_id=recipient, actor=actor, action="complaint.transferred_in",
-        subject_kind="complaint", subject_id=new.id, now=now, purpose="transfer", lock=lock,
+        subject_kind="complaint", subject_id=new.id, now=now, purpose="transfer",
         details=common | {"from_institution_id": grant.owner, "from_complaint_id": grant.complaint_id,
                           "reference": new.reference})
     await add_event(session, tables, domain.transferred_event(

@@ -111,9 +111,6 @@ class ActVocabulary:
         """The term's broader terms, top level first (not the term itself)."""
         return [self.terms[code[:end]] for end in range(2, len(code), 2) if code[:end] in self.terms]
 
-    def is_under(self, code: str, broader: str) -> bool:
-        return code.startswith(broader)
-
 
 @dataclass(frozen=True)
 class RightsCatalogue:

@@ -1,4 +1,5 @@
-"""Fixtures for the admissibility domain tests: the shipped rules and a builder for complaint facts."""
+"""Fixtures for the admissibility domain tests: the shipped rules, an assessment against them and a builder
+for complaint facts."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 
 from comitas_intake.admissibility import (
     AcceptanceDataset,
+    Assessment,
     Catalogue,
     ComplaintFacts,
     DomesticRemedy,
+    assess,
     load_acceptances,
     load_catalogue,
 )
@@ -29,6 +32,15 @@ def catalogue() -> Catalogue:
 @pytest.fixture(scope="session")
 def acceptances() -> AcceptanceDataset:
     return load_acceptances()
+
+
+@pytest.fixture
+def run(catalogue: Catalogue, acceptances: AcceptanceDataset) -> Callable[[ComplaintFacts, date], Assessment]:
+    """``run(facts, today)`` assesses against the shipped rules and acceptance lists."""
+    def run(complaint: ComplaintFacts, today: date) -> Assessment:
+        return assess(complaint, catalogue=catalogue, acceptances=acceptances, today=today)
+
+    return run
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from comitas_intake.admissibility import (
-    AcceptanceDataset,
     Assessment,
     Catalogue,
     ComplaintFacts,
@@ -22,18 +21,9 @@ from comitas_intake.admissibility import (
     Tri,
     Urgency,
     Verdict,
-    assess,
 )
 
 MakeFacts = Callable[..., ComplaintFacts]
-
-
-@pytest.fixture
-def run(catalogue: Catalogue, acceptances: AcceptanceDataset) -> Callable[..., Assessment]:
-    def run(complaint: ComplaintFacts, today: date) -> Assessment:
-        return assess(complaint, catalogue=catalogue, acceptances=acceptances, today=today)
-
-    return run
 
 
 def decided(on: date, notified: date | None = None) -> list[DomesticRemedy]:

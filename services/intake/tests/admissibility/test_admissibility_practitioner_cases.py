@@ -37,14 +37,6 @@ from comitas_intake.admissibility.rules import Hardness, LimitKind
 MakeFacts = Callable[..., ComplaintFacts]
 
 
-@pytest.fixture
-def run(catalogue: Catalogue, acceptances: AcceptanceDataset) -> Callable[..., Assessment]:
-    def run(complaint: ComplaintFacts, today: date) -> Assessment:
-        return assess(complaint, catalogue=catalogue, acceptances=acceptances, today=today)
-
-    return run
-
-
 def remedy(description: str, decided: date | None, served: date | None = None, *, nature: str | None = None,
            exhausted: bool = True) -> DomesticRemedy:
     return DomesticRemedy(description=description, exhausted=exhausted, final_decision_date=decided,

@@ -43,7 +43,3 @@ def catalogue_out(bases: LegalBases) -> CatalogueOut:
 def suitability(bases: LegalBases, *, code: str, requesting: str, requested: str,
                 assistance: Sequence[AssistanceType]) -> domain.Suitability:
     return domain.suitability(bases, code, requesting, requested, assistance)
-
-
-def state_code(value: str, *, field_name: str) -> str:
-    return domain.state_code(value, field_name=field_name)

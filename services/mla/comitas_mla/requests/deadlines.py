@@ -16,9 +16,9 @@ from comitas_shared.calendars import (
     HOLIDAYS_VERSION,
     Calendar,
     Cap,
-    Closure,
     CountedDeadline,
     apply_pauses,
+    directory_closures,
     end_of_day_utc,
     extend,
     state_calendar,
@@ -44,22 +44,12 @@ class Place:
 
     def calendar(self) -> Calendar | None:
         """The state's calendar, or ``None`` where the holidays library has none for it."""
-        closures: list[Closure] = []
-        for found in self.closures:
-            try:
-                closures.append(Closure(day=date.fromisoformat(str(found["day"])),
-                                        name=str(found.get("name") or "closure"),
-                                        source=str(found.get("source") or "institutions directory"),
-                                        until=date.fromisoformat(str(found["until"])) if found.get("until") else None))
-            except (KeyError, ValueError, InvalidInput):
-                continue  # the directory validates its closures; one that does not read is left out
+        closures = directory_closures(self.closures, default_source="institutions directory")
         try:
             return state_calendar(self.state, self.subdivision, time_zone=self.time_zone, closures=closures,
                                   name=f"{self.state} central authority")
         except InvalidInput:
-            if self.subdivision is None:
-                return None
-            return Place(self.state, self.time_zone, self.zone_note, None, self.closures).calendar()
+            return None
 
 
 @dataclass(frozen=True)

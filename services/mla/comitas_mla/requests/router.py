@@ -3,16 +3,15 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from starlette.responses import JSONResponse, Response
 
-from comitas_shared.app import Now, PlatformDep
-from comitas_shared.auth import Scoped
+from comitas_shared.app import Now
+from comitas_shared.auth import BearerToken, Scoped
 from comitas_shared.db import Session
 from comitas_shared.pagination import Page, PageQuery
 
-from ..deps import DirectoryDep, LegalBasesDep, SettingsDep
-from ..directory import BearerToken
+from ..deps import CtxDep, DirectoryDep, LegalBasesDep, SettingsDep
 from . import document, service
 from .schemas import (
     Clarification,
@@ -40,20 +39,13 @@ router = APIRouter(prefix="/v1/requests", tags=["mla requests"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 _404 = {404: {"description": "no such request, or not one the caller sent or received"}}
-
-
-def context(platform: PlatformDep, bases: LegalBasesDep, settings: SettingsDep) -> service.Ctx:
-    return service.Ctx(platform=platform, bases=bases, settings=settings)
-
-
-Ctx = Annotated[service.Ctx, Depends(context)]
 Reader = Scoped("mla:read")
 Writer = Scoped("mla:write")
 Responder = Scoped("mla:respond")
 
 
 @router.post("", status_code=201, response_model=RequestOut, summary="Draft a request to another state's central authority")
-async def create_request(payload: RequestCreate, session: Session, ctx: Ctx, directory: DirectoryDep,
+async def create_request(payload: RequestCreate, session: Session, ctx: CtxDep, directory: DirectoryDep,
                          principal: Writer, token: BearerToken, now: Now,
                          idempotency_key: IdempotencyKey = None) -> JSONResponse:
     status, body = await service.create_request(session, ctx, directory=directory, principal=principal, token=token,
@@ -74,7 +66,7 @@ async def get_request(request_id: str, session: Session, bases: LegalBasesDep, p
 
 
 @router.patch("/{request_id}", response_model=RequestOut, responses=_404, summary="Change a draft")
-async def update_request(request_id: str, changes: RequestUpdate, session: Session, ctx: Ctx, principal: Writer,
+async def update_request(request_id: str, changes: RequestUpdate, session: Session, ctx: CtxDep, principal: Writer,
                          now: Now) -> RequestOut:
     return await service.update_draft(session, ctx, principal=principal, request_id=request_id, changes=changes, now=now)
 
@@ -99,7 +91,7 @@ async def get_document(request_id: str, session: Session, bases: LegalBasesDep, 
 
 @router.post("/{request_id}/translations", response_model=RequestOut, responses=_404,
              summary="Record a translation of the request: pending, or attached")
-async def set_translation(request_id: str, payload: TranslationIn, session: Session, ctx: Ctx, principal: Writer,
+async def set_translation(request_id: str, payload: TranslationIn, session: Session, ctx: CtxDep, principal: Writer,
                           now: Now) -> RequestOut:
     return await service.set_translation(session, ctx, principal=principal, request_id=request_id, payload=payload,
                                          now=now)
@@ -116,19 +108,19 @@ async def list_transitions(request_id: str, session: Session, principal: Reader,
 
 @router.post("/{request_id}/issue", response_model=RequestOut, responses=_404,
              summary="Issue the request to the requested central authority (409 while incomplete)")
-async def issue(request_id: str, session: Session, ctx: Ctx, principal: Writer, now: Now) -> RequestOut:
+async def issue(request_id: str, session: Session, ctx: CtxDep, principal: Writer, now: Now) -> RequestOut:
     return await service.issue(session, ctx, principal=principal, request_id=request_id, now=now)
 
 
 @router.post("/{request_id}/clarifications", response_model=RequestOut, responses=_404,
              summary="Answer a request for clarification (and correct the request)")
-async def clarify(request_id: str, payload: Clarification, session: Session, ctx: Ctx, principal: Writer,
+async def clarify(request_id: str, payload: Clarification, session: Session, ctx: CtxDep, principal: Writer,
                   now: Now) -> RequestOut:
     return await service.clarify(session, ctx, principal=principal, request_id=request_id, payload=payload, now=now)
 
 
 @router.post("/{request_id}/withdraw", response_model=RequestOut, responses=_404, summary="Withdraw the request")
-async def withdraw(request_id: str, payload: Withdrawal, session: Session, ctx: Ctx, principal: Writer,
+async def withdraw(request_id: str, payload: Withdrawal, session: Session, ctx: CtxDep, principal: Writer,
                    now: Now) -> RequestOut:
     return await service.withdraw(session, ctx, principal=principal, request_id=request_id, reason=payload.reason,
                                   now=now)
@@ -136,7 +128,7 @@ async def withdraw(request_id: str, payload: Withdrawal, session: Session, ctx: 
 
 @router.post("/{request_id}/status-requests", status_code=201, response_model=StatusRequestOut, responses=_404,
              summary="Ask the requested authority how the request stands")
-async def request_status(request_id: str, session: Session, ctx: Ctx, principal: Writer, now: Now,
+async def request_status(request_id: str, session: Session, ctx: CtxDep, principal: Writer, now: Now,
                          payload: StatusRequestIn | None = None) -> StatusRequestOut:
     return await service.request_status(session, ctx, principal=principal, request_id=request_id,
                                         message=payload.message if payload else None, now=now)
@@ -147,7 +139,7 @@ async def request_status(request_id: str, session: Session, ctx: Ctx, principal:
 
 @router.post("/{request_id}/acknowledge", response_model=RequestOut, responses=_404,
              summary="Acknowledge receipt (EIO: Annex B)")
-async def acknowledge(request_id: str, session: Session, ctx: Ctx, principal: Responder, now: Now,
+async def acknowledge(request_id: str, session: Session, ctx: CtxDep, principal: Responder, now: Now,
                       payload: Note | None = None) -> RequestOut:
     return await service.acknowledge(session, ctx, principal=principal, request_id=request_id,
                                      note=payload.note if payload else None, now=now)
@@ -155,7 +147,7 @@ async def acknowledge(request_id: str, session: Session, ctx: Ctx, principal: Re
 
 @router.post("/{request_id}/clarification-requests", response_model=RequestOut, responses=_404,
              summary="Ask the requesting authority for more information")
-async def request_clarification(request_id: str, payload: ClarificationRequest, session: Session, ctx: Ctx,
+async def request_clarification(request_id: str, payload: ClarificationRequest, session: Session, ctx: CtxDep,
                                 principal: Responder, now: Now) -> RequestOut:
     return await service.request_clarification(session, ctx, principal=principal, request_id=request_id,
                                                questions=payload.questions, now=now)
@@ -163,7 +155,7 @@ async def request_clarification(request_id: str, payload: ClarificationRequest, 
 
 @router.post("/{request_id}/recognise", response_model=RequestOut, responses=_404,
              summary="Recognise (EIO) or accept the request; the execution time limit starts")
-async def recognise(request_id: str, session: Session, ctx: Ctx, principal: Responder, now: Now,
+async def recognise(request_id: str, session: Session, ctx: CtxDep, principal: Responder, now: Now,
                     payload: Note | None = None) -> RequestOut:
     return await service.recognise(session, ctx, principal=principal, request_id=request_id,
                                    note=payload.note if payload else None, now=now)
@@ -171,7 +163,7 @@ async def recognise(request_id: str, session: Session, ctx: Ctx, principal: Resp
 
 @router.post("/{request_id}/execute", response_model=RequestOut, responses=_404,
              summary="Report the request executed")
-async def execute(request_id: str, session: Session, ctx: Ctx, principal: Responder, now: Now,
+async def execute(request_id: str, session: Session, ctx: CtxDep, principal: Responder, now: Now,
                   payload: Note | None = None) -> RequestOut:
     return await service.execute(session, ctx, principal=principal, request_id=request_id,
                                  note=payload.note if payload else None, now=now)
@@ -179,27 +171,27 @@ async def execute(request_id: str, session: Session, ctx: Ctx, principal: Respon
 
 @router.post("/{request_id}/refuse", response_model=RequestOut, responses=_404,
              summary="Refuse, citing grounds of the request's legal basis (another ground is 422)")
-async def refuse(request_id: str, payload: Refusal, session: Session, ctx: Ctx, principal: Responder,
+async def refuse(request_id: str, payload: Refusal, session: Session, ctx: CtxDep, principal: Responder,
                  now: Now) -> RequestOut:
     return await service.refuse(session, ctx, principal=principal, request_id=request_id, payload=payload, now=now)
 
 
 @router.post("/{request_id}/postpone", response_model=RequestOut, responses=_404,
              summary="Postpone recognition or execution until a date (the time limits stop meanwhile)")
-async def postpone(request_id: str, payload: Postponement, session: Session, ctx: Ctx, principal: Responder,
+async def postpone(request_id: str, payload: Postponement, session: Session, ctx: CtxDep, principal: Responder,
                    now: Now) -> RequestOut:
     return await service.postpone(session, ctx, principal=principal, request_id=request_id, payload=payload, now=now)
 
 
 @router.post("/{request_id}/resume", response_model=RequestOut, responses=_404,
              summary="Take a postponed request up again")
-async def resume(request_id: str, session: Session, ctx: Ctx, principal: Responder, now: Now) -> RequestOut:
+async def resume(request_id: str, session: Session, ctx: CtxDep, principal: Responder, now: Now) -> RequestOut:
     return await service.resume(session, ctx, principal=principal, request_id=request_id, now=now)
 
 
 @router.post("/{request_id}/recognition-extensions", response_model=RequestOut, responses=_404,
              summary="Extend the recognition time limit, with reasons (EIO Art 12(5): at most 30 days)")
-async def extend_recognition(request_id: str, payload: RecognitionExtension, session: Session, ctx: Ctx,
+async def extend_recognition(request_id: str, payload: RecognitionExtension, session: Session, ctx: CtxDep,
                              principal: Responder, now: Now) -> RequestOut:
     return await service.extend_recognition(session, ctx, principal=principal, request_id=request_id,
                                             payload=payload, now=now)
@@ -207,7 +199,7 @@ async def extend_recognition(request_id: str, payload: RecognitionExtension, ses
 
 @router.post("/{request_id}/execution-consultations", response_model=RequestOut, responses=_404,
              summary="Inform and consult: the execution time limit cannot be met (EIO Art 12(6))")
-async def consult_on_execution(request_id: str, payload: ExecutionConsultation, session: Session, ctx: Ctx,
+async def consult_on_execution(request_id: str, payload: ExecutionConsultation, session: Session, ctx: CtxDep,
                                principal: Responder, now: Now) -> RequestOut:
     return await service.consult_on_execution(session, ctx, principal=principal, request_id=request_id,
                                               payload=payload, now=now)
@@ -216,7 +208,7 @@ async def consult_on_execution(request_id: str, payload: ExecutionConsultation, 
 @router.post("/{request_id}/status-requests/{status_request_id}/answer", response_model=StatusRequestOut,
              responses=_404, summary="Answer a status request")
 async def answer_status(request_id: str, status_request_id: str, payload: StatusAnswerIn, session: Session,
-                        ctx: Ctx, principal: Responder, now: Now) -> StatusRequestOut:
+                        ctx: CtxDep, principal: Responder, now: Now) -> StatusRequestOut:
     return await service.answer_status(session, ctx, principal=principal, request_id=request_id,
                                        status_request_id=status_request_id, answer=payload.answer, now=now)
 

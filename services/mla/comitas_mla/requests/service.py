@@ -32,7 +32,7 @@ from comitas_shared.pagination import Page, PageRequest
 
 from ..directory import Directory
 from ..legal_bases import service as legal_bases
-from ..legal_bases.schemas import AssistanceType, BasisRules, LegalBases
+from ..legal_bases.schemas import BasisRules, LegalBases
 from ..models import tables
 from ..settings import MlaSettings
 from . import completeness, deadlines, domain, repository
@@ -116,9 +116,12 @@ def deadline_out(row: RequestDeadline) -> DeadlineOut:
                        hard=row.hard, state=row.state, rule=row.rule, explanation=list(row.explanation))
 
 
-async def to_out(session: AsyncSession, bases: LegalBases, row: MlaRequest, viewer: InstitutionId) -> RequestOut:
+async def to_out(session: AsyncSession, bases: LegalBases, row: MlaRequest, viewer: InstitutionId, *,
+                 translations: Sequence[Translation] | None = None) -> RequestOut:
+    """``translations``: the request's translations when the caller has just read them."""
     rules = rules_of(bases, row)
-    translations = await repository.translations(session, viewer, row.id)
+    if translations is None:
+        translations = await repository.translations(session, viewer, row.id)
     return RequestOut(
         id=row.id, reference=row.reference, state=row.state,  # type: ignore[arg-type]
         role=role_of(row, viewer).value,
@@ -169,11 +172,10 @@ async def list_transitions(session: AsyncSession, *, viewer: InstitutionId, requ
 # --- completeness and the document ---------------------------------------------------------------------------
 
 
-async def check_completeness(session: AsyncSession, bases: LegalBases, row: MlaRequest,
-                             viewer: InstitutionId) -> completeness.Completeness:
+def check_completeness(bases: LegalBases, row: MlaRequest,
+                       translations: Sequence[Translation]) -> completeness.Completeness:
     rules = rules_of(bases, row)
     content = content_of(row)
-    translations = await repository.translations(session, viewer, row.id)
     suitability = legal_bases.suitability(bases, code=row.basis, requesting=row.requesting_state,
                                           requested=row.requested_state,
                                           assistance=[item.type for item in content.assistance])
@@ -195,7 +197,8 @@ def completeness_out(row: MlaRequest, result: completeness.Completeness, bases: 
 async def get_completeness(session: AsyncSession, bases: LegalBases, *, viewer: InstitutionId,
                            request_id: str) -> CompletenessOut:
     row = await load(session, viewer, request_id)
-    return completeness_out(row, await check_completeness(session, bases, row, viewer), bases)
+    translations = await repository.translations(session, viewer, row.id)
+    return completeness_out(row, check_completeness(bases, row, translations), bases)
 
 
 async def document_inputs(session: AsyncSession, bases: LegalBases, *, viewer: InstitutionId,
@@ -203,8 +206,8 @@ async def document_inputs(session: AsyncSession, bases: LegalBases, *, viewer: I
                                                     list[Translation]]:
     """What the request document is made from (requests/document.py renders it)."""
     row = await load(session, viewer, request_id)
-    result = await check_completeness(session, bases, row, viewer)
-    return row, rules_of(bases, row), content_of(row), result, await repository.translations(session, viewer, row.id)
+    translations = await repository.translations(session, viewer, row.id)
+    return row, rules_of(bases, row), content_of(row), check_completeness(bases, row, translations), translations
 
 
 # --- drafting ---------------------------------------------------------------------------------------------------
@@ -300,18 +303,21 @@ async def set_translation(session: AsyncSession, ctx: Ctx, *, principal: Princip
                           payload: TranslationIn, now: datetime) -> RequestOut:
     row = await load(session, principal.institution_id, request_id, for_update=True)
     domain.decide(State(row.state), role_of(row, principal.institution_id), Action.TRANSLATE)
-    existing = next((t for t in await repository.translations(session, principal.institution_id, row.id)
-                     if t.language == payload.language), None)
+    translations = await repository.translations(session, principal.institution_id, row.id)
+    existing = next((t for t in translations if t.language == payload.language), None)
     if existing is None:
-        await repository.add(session, Translation(
+        added = Translation(
             id=str(uuid.uuid4()), request_id=row.id, requesting_institution_id=row.requesting_institution_id,
             requested_institution_id=row.requested_institution_id, language=payload.language, status=payload.status,
-            note=payload.note, updated_at=now))
+            note=payload.note, updated_at=now)
+        await repository.add(session, added)
+        # In the repository's order (by language: two lower-case letters, the same in every collation).
+        translations = sorted([*translations, added], key=lambda t: t.language)
     else:
         existing.status, existing.note, existing.updated_at = payload.status, payload.note, now
     _touch(row, now)
     await session.flush()
-    return await to_out(session, ctx.bases, row, principal.institution_id)
+    return await to_out(session, ctx.bases, row, principal.institution_id, translations=translations)
 
 
 # --- the lifecycle ----------------------------------------------------------------------------------------------
@@ -366,7 +372,8 @@ async def _begin(session: AsyncSession, principal: Principal, request_id: str, a
 
 async def issue(session: AsyncSession, ctx: Ctx, *, principal: Principal, request_id: str, now: datetime) -> RequestOut:
     row, before, after = await _begin(session, principal, request_id, Action.ISSUE)
-    result = await check_completeness(session, ctx.bases, row, principal.institution_id)
+    translations = await repository.translations(session, principal.institution_id, row.id)
+    result = check_completeness(ctx.bases, row, translations)
     domain.check_issuable(result.complete, [{"item": i.rule.item.value, "label": i.rule.label,
                                              "provision": i.rule.provision} for i in result.missing],
                           result.basis_problems)
@@ -381,7 +388,7 @@ async def issue(session: AsyncSession, ctx: Ctx, *, principal: Principal, reques
     await _record(session, ctx, row, principal=principal, action=Action.ISSUE, before=before, now=now,
                   details={"rules_version": ctx.bases.version}, event_extra={"received_at": now})
     await session.flush()
-    return await to_out(session, ctx.bases, row, principal.institution_id)
+    return await to_out(session, ctx.bases, row, principal.institution_id, translations=translations)
 
 
 async def acknowledge(session: AsyncSession, ctx: Ctx, *, principal: Principal, request_id: str, note: str | None,
@@ -742,7 +749,3 @@ async def _announce(session: AsyncSession, ctx: Ctx, row: MlaRequest, deadline: 
                 last_day=deadline.last_day, time_zone=deadline.time_zone, due_at=deadline.due_at,
                 calendar=calendar[:500], hard=deadline.hard, rule=rule,
                 holidays_version=deadline.counting.get("holidays_version"))))
-
-
-def assistance_of(row: MlaRequest) -> list[AssistanceType]:
-    return [AssistanceType(t) for t in row.assistance_types]

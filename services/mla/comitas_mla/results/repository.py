@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import RowMapping, insert, select
@@ -48,10 +49,32 @@ async def item(session: AsyncSession, found: RequestResult) -> RowMapping:
     return (await session.execute(query)).mappings().one()
 
 
+async def items(session: AsyncSession, request_id: str, item_ids: Sequence[str]) -> dict[str, RowMapping]:
+    """The evidence rows of results of ``request_id`` the viewer already found (one page), by item id."""
+    if not item_ids:
+        return {}
+    query = select(evidence_item).where(evidence_item.c.id.in_(list(item_ids)),
+                                        evidence_item.c.owner_kind == OWNER_KIND,
+                                        evidence_item.c.owner_id == request_id)
+    return {row["id"]: row for row in (await session.execute(query)).mappings()}
+
+
 async def custody(session: AsyncSession, found: RequestResult) -> list[CustodyEntry]:
     query = (select(evidence_custody).where(evidence_custody.c.item_id == found.evidence_item_id)
              .order_by(evidence_custody.c.seq))
     return [CustodyEntry.from_row(row) for row in (await session.execute(query)).mappings()]
+
+
+async def custodies(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[CustodyEntry]]:
+    """The custody chains of items of results the viewer already found (one page), each in order."""
+    if not item_ids:
+        return {}
+    query = (select(evidence_custody).where(evidence_custody.c.item_id.in_(list(item_ids)))
+             .order_by(evidence_custody.c.item_id, evidence_custody.c.seq))
+    found: dict[str, list[CustodyEntry]] = {}
+    for row in (await session.execute(query)).mappings():
+        found.setdefault(row["item_id"], []).append(CustodyEntry.from_row(row))
+    return found
 
 
 async def latest_custody(session: AsyncSession, item_id: str) -> CustodyEntry | None:

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import JSONResponse, StreamingResponse
 
-from comitas_shared.app import Now, PlatformDep
+from comitas_shared.app import Now
 from comitas_shared.auth import Scoped
 from comitas_shared.db import Session
 from comitas_shared.pagination import Page, PageQuery
 
-from ..deps import EvidenceDep, LegalBasesDep, SettingsDep
-from ..requests.service import Ctx
+from ..deps import CtxDep, EvidenceDep
 from . import service
 from .schemas import ResultOut
 
@@ -32,13 +31,6 @@ UPLOAD_BODY = {
     }
 }
 UPLOAD_PATH = r"/v1/requests/[^/]+/results"
-
-
-def context(platform: PlatformDep, bases: LegalBasesDep, settings: SettingsDep) -> Ctx:
-    return Ctx(platform=platform, bases=bases, settings=settings)
-
-
-CtxDep = Annotated[Ctx, Depends(context)]
 
 
 @router.post("", status_code=201, response_model=ResultOut, openapi_extra=UPLOAD_BODY,

@@ -87,20 +87,24 @@ def custody_out(entries: list[CustodyEntry]) -> CustodyOut:
                         prev_hash=e.prev_hash, entry_hash=e.entry_hash) for e in entries])
 
 
-async def result_out(session: AsyncSession, ctx: requests.Ctx, found: RequestResult) -> ResultOut:
-    row = await repository.item(session, found)
+def _out(ctx: requests.Ctx, found: RequestResult, row: Mapping[str, Any], custody: list[CustodyEntry]) -> ResultOut:
     key = data_key(_master(ctx), found.request_id)
     name = open_filename(key, row["filename_sealed"], binding=row["id"]) or None
     return ResultOut(id=found.id, request_id=found.request_id, partial=found.partial, description=found.description,
                      filename=name, size=row["size"], sha256=row["sha256"], detected_type=row["detected_type"],
-                     declared_type=row["declared_type"], created_at=found.created_at,
-                     custody=custody_out(await repository.custody(session, found)))
+                     declared_type=row["declared_type"], created_at=found.created_at, custody=custody_out(custody))
+
+
+async def result_out(session: AsyncSession, ctx: requests.Ctx, found: RequestResult) -> ResultOut:
+    return _out(ctx, found, await repository.item(session, found), await repository.custody(session, found))
 
 
 async def _found(session: AsyncSession, viewer: InstitutionId, request_id: str, result_id: str) -> RequestResult:
-    await requests.load(session, viewer, request_id)
     found = await repository.result(session, viewer, request_id, result_id)
     if found is None:
+        # A result the viewer sees belongs to a request it sees (both rows name the same two authorities):
+        # the request is read only to tell "no such request" from "no such result".
+        await requests.load(session, viewer, request_id)
         raise NotFound("no such result", slug="mla-result-not-found", title="Result not found")
     return found
 
@@ -186,9 +190,11 @@ async def list_results(session: AsyncSession, ctx: requests.Ctx, *, viewer: Inst
                        page: PageRequest) -> Page[ResultOut]:
     await requests.load(session, viewer, request_id)
     rows = await repository.results_page(session, viewer, request_id, page)
-    items = [await result_out(session, ctx, row) for row in rows[: page.limit]]
-    cut = repository.NEWEST_FIRST.cut(rows, page, lambda row: row.id)
-    return Page[ResultOut](items=items, next_cursor=cut.next_cursor)
+    shown = rows[: page.limit]
+    items = await repository.items(session, request_id, [r.evidence_item_id for r in shown])
+    custody = await repository.custodies(session, [r.evidence_item_id for r in shown])
+    return repository.NEWEST_FIRST.cut(rows, page, lambda r: _out(ctx, r, items[r.evidence_item_id],
+                                                                  custody.get(r.evidence_item_id, [])))
 
 
 async def get_result(session: AsyncSession, ctx: requests.Ctx, *, viewer: InstitutionId, request_id: str,

@@ -310,9 +310,11 @@ def on_requested(current: DeadlineRecord | None, facts: DeadlineFacts, *, event_
     """
     if current is not None and event_at < current.last_event_at:
         return None
-    facts, note = countable(facts, current.pauses if current else (), current.extensions if current else ())
+    facts, note, counted = countable(facts, current.pauses if current else (),
+                                     current.extensions if current else ())
     if current is None:
-        timing = count_timing(facts, (), ())
+        # A new deadline has no pauses: what ``countable`` counted is its timing.
+        timing = counted if counted is not None else count_timing(facts, (), ())
         record = DeadlineRecord(facts, timing, DeadlineState.OPEN, None, 1, event_at)
     else:
         record = _next(current, facts=facts, state=DeadlineState.OPEN, closed_reason=None, last_event_at=event_at)
@@ -322,17 +324,18 @@ def on_requested(current: DeadlineRecord | None, facts: DeadlineFacts, *, event_
 
 
 def countable(facts: DeadlineFacts, pauses: Sequence[PauseRecord],
-              extensions: Sequence[ExtensionRecord]) -> tuple[DeadlineFacts, str | None]:
+              extensions: Sequence[ExtensionRecord]) -> tuple[DeadlineFacts, str | None, Timing | None]:
     """``facts`` as they can be watched: a counting rule the calendars refuse (an unknown State or body,
-    a time zone missing) is dropped, and the owner's own last day is watched instead, with a note."""
+    a time zone missing) is dropped, and the owner's own last day is watched instead, with a note. The
+    timing counted with ``pauses`` (no extensions) comes back when the rule was counted, else None."""
     if facts.counting is None:
-        return facts, None
+        return facts, None, None
     try:
-        count_timing(facts, pauses, ())
+        timing = count_timing(facts, pauses, ())
     except InvalidInput as exc:
         return replace(facts, counting=None), (f"Its counting rule could not be counted ({exc.detail}); the last day "
-                                               "its owner announced is watched.")
-    return facts, None
+                                               "its owner announced is watched."), None
+    return facts, None, timing
 
 
 def on_withdrawn(current: DeadlineRecord | None, reason: str, *, event_at: datetime) -> DeadlineRecord | None:

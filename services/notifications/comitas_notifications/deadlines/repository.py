@@ -48,14 +48,6 @@ async def get(session: AsyncSession, institution_id: InstitutionId, deadline_id:
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def get_many(session: AsyncSession, institution_id: InstitutionId, deadline_ids: Sequence[str]) -> list[Deadline]:
-    found: list[Deadline] = []
-    for chunk in _chunks(list(dict.fromkeys(deadline_ids))):
-        query = select(Deadline).where(Deadline.institution_id == institution_id, Deadline.id.in_(chunk))
-        found.extend((await session.execute(query)).scalars())
-    return found
-
-
 async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """New deadlines, as column values, in one statement per few hundred."""
     table = Deadline.__table__  # type: ignore[attr-defined]
@@ -220,16 +212,6 @@ async def settings_for_many(session: AsyncSession, pairs: Iterable[tuple[str, st
     query = select(ReminderSetting).where(ReminderSetting.institution_id.in_(sorted({i for i, _ in wanted})),
                                           ReminderSetting.kind.in_(sorted({k for _, k in wanted})))
     return [s for s in (await session.execute(query)).scalars() if (s.institution_id, s.kind) in wanted]
-
-
-async def settings_for(session: AsyncSession, institution_id: InstitutionId,
-                       kinds: Iterable[str]) -> list[ReminderSetting]:
-    wanted = sorted(set(kinds))
-    if not wanted:
-        return []
-    query = select(ReminderSetting).where(ReminderSetting.institution_id == institution_id,
-                                          ReminderSetting.kind.in_(wanted))
-    return list((await session.execute(query)).scalars())
 
 
 async def add_setting(session: AsyncSession, row: ReminderSetting) -> None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId, institution_id_for_system
@@ -33,6 +32,7 @@ from comitas_shared.events.catalogue import (
     DeadlineWithdrawn,
     EventData,
 )
+from comitas_shared.events.consumer import typed_payload
 from comitas_shared.events.envelope import CloudEvent, new_event_id
 from comitas_shared.events.outbox import add_events
 from comitas_shared.pagination import Page, PageRequest
@@ -88,7 +88,6 @@ _TYPES: dict[str, type[EventData]] = {
     DEADLINE_EXTENDED.type: DeadlineExtended,
 }
 EVENT_TYPES = tuple(_TYPES)
-_FIELDS = {event_type: frozenset(data_class.model_fields) for event_type, data_class in _TYPES.items()}
 OwnerEvent = DeadlineRequested | DeadlineWithdrawn | DeadlinePaused | DeadlineResumed | DeadlineExtended
 
 
@@ -96,18 +95,10 @@ OwnerEvent = DeadlineRequested | DeadlineWithdrawn | DeadlinePaused | DeadlineRe
 
 
 def _typed(event: CloudEvent) -> OwnerEvent | None:
-    """The payload as its catalogue class, unknown fields ignored (changes are additive); a payload that
-    will never validate is logged and skipped, as the shared dispatcher does."""
+    """The payload as its catalogue class (see ``typed_payload``: unknown fields ignored, a payload that
+    will never validate logged and skipped)."""
     data_class = _TYPES.get(event.type)
-    if data_class is None:
-        return None
-    fields = _FIELDS[event.type]
-    try:
-        data = data_class.model_validate({k: v for k, v in event.data.items() if k in fields})
-    except ValidationError as exc:
-        log.error("%s %s is malformed and ignored: %s", event.type, event.id, exc)
-        return None
-    return cast(OwnerEvent, data)
+    return None if data_class is None else cast(OwnerEvent, typed_payload(event, data_class))
 
 
 def _facts(data: DeadlineRequested) -> DeadlineFacts:

@@ -31,13 +31,15 @@ def webhook_consumer(platform: Platform, digests: service.DigestPolicy | None = 
     A fetched batch is handled in one transaction, acked after its commit (the shared consumer's batch
     mode); a batch that fails is handled again one event at a time, so one bad event is retried alone."""
 
-    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+    async def handle(session: AsyncSession, event: CloudEvent, batch: service.BatchReads | None = None) -> None:
         # The trace of this processing span (child of the publish, itself in the request's trace), so
         # every attempt, however late, lands in the trace of the request that caused the event.
         await service.enqueue_for_event(session, event, traceparent=current_traceparent() or event.traceparent,
-                                        now=platform.clock(), digest=digests)
+                                        now=platform.clock(), digest=digests, batch=batch)
 
     async def handle_batch(session: AsyncSession, events: list[CloudEvent]) -> None:
+        # Subscriptions are read once for the batch, not once per event and institution.
+        batch = await service.read_for_batch(session, events)
         for event in events:
             # Each event its own processing span, child of its own publish (the batch's span is the
             # first message's): its deliveries stay in the trace of the request that caused it.
@@ -45,7 +47,7 @@ def webhook_consumer(platform: Platform, digests: service.DigestPolicy | None = 
                                    {"traceparent": event.traceparent} if event.traceparent else {},
                                    kind=SpanKind.CONSUMER,
                                    attributes={"messaging.system": "nats", "messaging.message.id": event.id}):
-                await handle(session, event)
+                await handle(session, event, batch)
 
     return DurableConsumer(name=WEBHOOKS_CONSUMER, subjects=["events.>"], decode=decode_cloudevent, handler=handle,
                            batch_handler=handle_batch, batch=FANOUT_BATCH, inbox_last=True,

@@ -80,12 +80,6 @@ async def attempts(session: AsyncSession, institution_id: InstitutionId, deliver
     return list((await session.execute(query)).scalars())
 
 
-async def attempts_made(session: AsyncSession, institution_id: InstitutionId, delivery_id: str) -> int:
-    query = select(func.count()).select_from(DeliveryAttempt).where(
-        DeliveryAttempt.institution_id == institution_id, DeliveryAttempt.delivery_id == delivery_id)
-    return int((await session.execute(query)).scalar_one())
-
-
 async def add_attempt(session: AsyncSession, attempt: DeliveryAttempt) -> None:
     session.add(attempt)
     await session.flush()
@@ -142,14 +136,6 @@ async def next_due_at(session: AsyncSession, *, after: datetime) -> datetime | N
 
         value = value.replace(tzinfo=UTC)
     return value
-
-
-async def unfinished_attempts(session: AsyncSession, institution_id: InstitutionId,
-                              delivery_id: str) -> list[DeliveryAttempt]:
-    query = select(DeliveryAttempt).where(DeliveryAttempt.institution_id == institution_id,
-                                          DeliveryAttempt.delivery_id == delivery_id,
-                                          DeliveryAttempt.finished.is_(False))  # type: ignore[attr-defined]
-    return list((await session.execute(query)).scalars())
 
 
 async def record_outcome(session: AsyncSession, institution_id: InstitutionId, attempt_id: str, *,

@@ -3,19 +3,20 @@ redelivered through the API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId, institution_id_for_system
 from comitas_shared.errors import Conflict, NotFound
-from comitas_shared.events.catalogue import CATALOGUE
 from comitas_shared.events.envelope import CloudEvent, new_event_id
 from comitas_shared.pagination import Page, PageRequest
 
 from ..digests import service as digests
 from ..directory import service as directory
+from ..feeds import service as feeds
 from ..signing_secrets import SecretBox
 from ..subscriptions import service as subscriptions
 from . import repository
@@ -39,17 +40,30 @@ class DigestPolicy:
     time_zone: str = "UTC"
 
 
-def is_deliverable(event: CloudEvent) -> bool:
-    entry = CATALOGUE.get(event.type)
-    return entry is not None and entry.external
+@dataclass(frozen=True)
+class BatchReads:
+    """What the fan-out reads once for a batch of events rather than once per event: the live
+    subscriptions of every institution they concern, and the time zones digests are cut in (kept as
+    they are read)."""
+
+    subscriptions: subscriptions.LiveSubscriptions
+    time_zones: dict[str, str] = field(default_factory=dict)
+
+
+async def read_for_batch(session: AsyncSession, events: Sequence[CloudEvent]) -> BatchReads:
+    concerned = {institution_id_for_system(institution) for event in events if feeds.on_feeds(event.type)
+                 for institution in event.concerned_institutions}
+    return BatchReads(await subscriptions.live_of_each(session, institution_ids=concerned))
 
 
 async def enqueue_for_event(session: AsyncSession, event: CloudEvent, *, traceparent: str | None,
-                            now: datetime, digest: DigestPolicy | None = None) -> int:
+                            now: datetime, digest: DigestPolicy | None = None,
+                            batch: BatchReads | None = None) -> int:
     """For each institution the event concerns, each live subscription that wants it (type, case,
     urgency) gets a pending delivery, or the event joins the subscription's digest of the day. Returns
-    how many deliveries were created or joined."""
-    if not is_deliverable(event):
+    how many deliveries were created or joined. ``batch``: what was read for the batch it is part of."""
+    # Institutions receive by webhook and e-mail the types their feeds carry, and no other.
+    if not feeds.on_feeds(event.type):
         return 0
     policy = digest or DigestPolicy()
     envelope = event.to_record()
@@ -57,10 +71,11 @@ async def enqueue_for_event(session: AsyncSession, event: CloudEvent, *, tracepa
     for concerned in dict.fromkeys(event.concerned_institutions):
         institution_id = institution_id_for_system(concerned)
         for matched in await subscriptions.matching(session, institution_id=institution_id, event_type=event.type,
-                                                    subject=event.subject, data=event.data):
+                                                    subject=event.subject, data=event.data,
+                                                    live=batch.subscriptions if batch is not None else None):
             if matched.delivery_mode == "daily_digest":
                 await _gather(session, institution_id, matched, event, traceparent=traceparent, now=now,
-                              policy=policy)
+                              policy=policy, batch=batch)
             else:
                 await repository.add(session, Delivery(
                     id=new_event_id(), institution_id=institution_id, subscription_id=matched.id,
@@ -75,11 +90,16 @@ async def enqueue_for_event(session: AsyncSession, event: CloudEvent, *, tracepa
 
 
 async def _gather(session: AsyncSession, institution_id: InstitutionId, matched: subscriptions.Matched,
-                  event: CloudEvent, *, traceparent: str | None, now: datetime, policy: DigestPolicy) -> None:
+                  event: CloudEvent, *, traceparent: str | None, now: datetime, policy: DigestPolicy,
+                  batch: BatchReads | None) -> None:
     """Adds the event to the digest of the period under way, created if this is its first event. A digest
     whose sending has started takes no more: the event goes to the next period's."""
     hour = policy.hour if matched.digest_hour is None else matched.digest_hour
-    zone = await directory.time_zone(session, institution_id=institution_id, default=policy.time_zone)
+    zone = batch.time_zones.get(institution_id) if batch is not None else None
+    if zone is None:
+        zone = await directory.time_zone(session, institution_id=institution_id, default=policy.time_zone)
+        if batch is not None:
+            batch.time_zones[institution_id] = zone
     window = digests.window_containing(now, time_zone=zone, hour=hour)
     while True:
         delivery = await repository.find(session, institution_id, matched.id, window.key)
@@ -115,10 +135,14 @@ async def get(session: AsyncSession, *, institution_id: InstitutionId, delivery_
     delivery = await repository.get(session, institution_id, delivery_id)
     if delivery is None:
         raise NotFound("no such delivery")
-    attempts = await repository.attempts(session, institution_id, delivery_id)
+    return await _detail(session, institution_id, delivery)
+
+
+async def _detail(session: AsyncSession, institution_id: InstitutionId, delivery: Delivery) -> DeliveryDetail:
+    attempts = await repository.attempts(session, institution_id, delivery.id)
     digest = None
     if delivery.kind == DeliveryKind.DIGEST:
-        events = await digests.events_of(session, institution_id=institution_id, delivery_id=delivery_id)
+        events = await digests.events_of(session, institution_id=institution_id, delivery_id=delivery.id)
         digest = DigestOut(period_start=datetime.fromisoformat(delivery.envelope["start"]),
                            period_end=datetime.fromisoformat(delivery.envelope["end"]),
                            time_zone=str(delivery.envelope["time_zone"]), event_ids=[e.id for e in events],
@@ -147,7 +171,7 @@ async def redeliver(session: AsyncSession, *, institution_id: InstitutionId, del
     delivery.updated_at = now
     await session.flush()
     session.info[WAKE_WORKER] = True
-    return await get(session, institution_id=institution_id, delivery_id=delivery_id)
+    return await _detail(session, institution_id, delivery)
 
 
 async def cancel_pending_for_subscription(session: AsyncSession, *, institution_id: InstitutionId,

@@ -25,7 +25,6 @@ from .channels import Job, Outcome, Unsendable
 from .domain import Channel, DeliveryKind, is_success
 from .signing import webhook_headers
 
-MAX_ERROR_LENGTH = 500
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 
 
@@ -88,7 +87,7 @@ class WebhookChannel:
                 target = await check_target(prepared.url, allow_private=self.settings.allow_private_webhook_targets,
                                             resolver=self.resolver)
             except TargetNotAllowed as exc:
-                return Outcome(False, None, f"target refused: {exc.detail}"[:MAX_ERROR_LENGTH])
+                return Outcome(False, None, f"target refused: {exc.detail}")
             # Real time whatever the business clock says: receivers check it against their own clocks.
             headers = {**webhook_headers(prepared.secret, prepared.message_id, int(real_timestamp()), prepared.body,
                                          content_type=prepared.content_type), **target.headers()}
@@ -100,7 +99,7 @@ class WebhookChannel:
                                            extensions=target.extensions()) as response:
                         status = response.status_code
             except (httpx.HTTPError, TimeoutError, OSError) as exc:
-                return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+                return Outcome(False, None, f"{type(exc).__name__}: {exc}")
         if is_success(status):
             return Outcome(True, status)
         return Outcome(False, status, f"the receiver answered {status}")

@@ -51,6 +51,7 @@ from .webhook import WebhookChannel
 
 log = logging.getLogger(__name__)
 
+# What an attempt's log and the delivery keep of an error (channels may say more).
 MAX_ERROR_LENGTH = 500
 
 
@@ -201,21 +202,21 @@ class DeliveryWorker:
                                     "nothing to send: the digest gathered no event")
                 return
             prepared = await channel.prepare(session, job)
+            logged = await repository.attempts(session, institution_id, delivery_id)
             # Attempts a crashed worker left unfinished: the receiver may have them. They count.
-            orphaned = await repository.unfinished_attempts(session, institution_id, delivery_id)
+            orphaned = [row for row in logged if not row.finished]
             for row in orphaned:
                 row.finished = True
                 row.error = "outcome unknown: the worker stopped during this attempt"
             attempt_count = delivery.attempt_count + len(orphaned)
             attempt_row = DeliveryAttempt(
-                id=new_event_id(), delivery_id=delivery_id, institution_id=institution_id,
-                number=await repository.attempts_made(session, institution_id, delivery_id) + 1,
+                id=new_event_id(), delivery_id=delivery_id, institution_id=institution_id, number=len(logged) + 1,
                 attempted_at=self.clock(), status_code=None, error=None, duration_ms=0, finished=False)
             await repository.add_attempt(session, attempt_row)
 
         started = time.monotonic()
         if isinstance(prepared, Unsendable):
-            outcome = Outcome(succeeded=False, error=prepared.error[:MAX_ERROR_LENGTH], permanent=prepared.permanent)
+            outcome = Outcome(succeeded=False, error=prepared.error, permanent=prepared.permanent)
         else:
             self._held.add(delivery_id)
             try:
@@ -237,7 +238,7 @@ class DeliveryWorker:
                             cap=self.settings.webhook_retry_max_seconds, draw=self.draw())
         after = after_attempt(attempt_count=attempt_count, succeeded=outcome.succeeded, permanent=outcome.permanent,
                               max_attempts=self.settings.webhook_max_attempts, now=now, delay_seconds=delay)
-        error = outcome.error
+        error = None if outcome.error is None else outcome.error[:MAX_ERROR_LENGTH]
         async with self.database.transaction() as session:
             await repository.record_outcome(session, institution_id, attempt_id, status_code=outcome.status_code,
                                             error=error, duration_ms=duration_ms)

@@ -11,7 +11,6 @@ class Contact:
     """An institution's notification addresses as the directory gives them (empty when unknown)."""
 
     addresses: tuple[str, ...]
-    known: StrictBool
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Recipient:
     addresses: tuple[str, ...]
     language: str
     time_zone: str
-    contact_known: StrictBool
+    contact_known: bool
 
 
 class NotificationProfile(BaseModel):

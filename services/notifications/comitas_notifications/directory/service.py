@@ -81,9 +81,7 @@ async def apply_listed(session: AsyncSession, listed: dict[str, object], *, now:
 
 async def contact(session: AsyncSession, *, institution_id: InstitutionId) -> Contact:
     entry = await repository.get(session, institution_id)
-    if entry is None or entry.contact_emails is None:
-        return Contact(addresses=(), known=False)
-    return Contact(addresses=tuple(entry.contact_emails), known=True)
+    return Contact(addresses=tuple(entry.contact_emails or ()) if entry else ())
 
 
 async def active(session: AsyncSession, *, institution_id: InstitutionId) -> bool | None:
@@ -98,7 +96,10 @@ async def time_zone(session: AsyncSession, *, institution_id: InstitutionId, def
 
 
 async def recipient(session: AsyncSession, *, institution_id: InstitutionId, defaults: ProfileDefaults) -> Recipient:
-    entry = await repository.get(session, institution_id)
+    return _recipient(institution_id, await repository.get(session, institution_id), defaults)
+
+
+def _recipient(institution_id: InstitutionId, entry: DirectoryEntry | None, defaults: ProfileDefaults) -> Recipient:
     if entry is None:
         return Recipient(institution_id=institution_id, name=None, addresses=(), language=defaults.language,
                          time_zone=defaults.time_zone, contact_known=False)
@@ -113,7 +114,7 @@ async def recipient(session: AsyncSession, *, institution_id: InstitutionId, def
 async def profile(session: AsyncSession, *, institution_id: InstitutionId,
                   defaults: ProfileDefaults) -> NotificationProfile:
     entry = await repository.get(session, institution_id)
-    found = await recipient(session, institution_id=institution_id, defaults=defaults)
+    found = _recipient(institution_id, entry, defaults)
     return NotificationProfile(
         institution_id=institution_id, in_directory=entry is not None, name=found.name, language=found.language,
         time_zone=found.time_zone, addresses=list(found.addresses),

@@ -26,6 +26,8 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from comitas_shared.events.catalogue import DEADLINE_REMINDER
+
 from .catalogue import translations
 
 
@@ -68,7 +70,7 @@ TYPE_LABELS: dict[str, str] = {
     "comitas.mla.status_answered": N_("Status of an MLA request answered"),
 }
 
-REMINDER = "comitas.deadline.reminder"
+REMINDER = DEADLINE_REMINDER.type
 _CASE_FIELDS = ("case_ref", "complaint_id", "request_id", "referral_id")
 
 

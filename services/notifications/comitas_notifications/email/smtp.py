@@ -8,7 +8,6 @@ back later by mail are out of scope: the sender's own server accepting the messa
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -16,8 +15,6 @@ from email.utils import parseaddr
 from typing import Literal
 
 import aiosmtplib
-
-MAX_ERROR_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -38,8 +35,7 @@ class SmtpOutcome:
     delivered: bool
     code: int | None
     error: str | None
-    permanent: bool
-    duration_ms: int
+    permanent: bool = False
 
 
 def _is_permanent(code: int | None) -> bool:
@@ -47,7 +43,8 @@ def _is_permanent(code: int | None) -> bool:
 
 
 def _text(message: str) -> str:
-    return " ".join(str(message).split())[:MAX_ERROR_LENGTH]
+    # On one line; the delivery worker cuts what it records to its length.
+    return " ".join(str(message).split())
 
 
 class SmtpSender:
@@ -56,12 +53,6 @@ class SmtpSender:
 
     async def send(self, message: EmailMessage, recipients: Sequence[str]) -> SmtpOutcome:
         config = self.config
-        started = time.monotonic()
-
-        def outcome(delivered: bool, code: int | None, error: str | None, permanent: bool = False) -> SmtpOutcome:
-            return SmtpOutcome(delivered=delivered, code=code, error=error, permanent=permanent,
-                               duration_ms=int((time.monotonic() - started) * 1000))
-
         try:
             refused, reply = await aiosmtplib.send(
                 message, sender=parseaddr(config.sender)[1], recipients=list(recipients), hostname=config.host,
@@ -72,18 +63,18 @@ class SmtpSender:
             codes = [r.code for r in exc.recipients]
             detail = "; ".join(f"{r.recipient}: {r.code} {_text(r.message)}" for r in exc.recipients)
             code = next((c for c in codes if not _is_permanent(c)), codes[0] if codes else None)
-            return outcome(False, code, _text(f"recipients refused: {detail}"),
-                           permanent=all(_is_permanent(c) for c in codes))
+            return SmtpOutcome(False, code, _text(f"recipients refused: {detail}"),
+                               permanent=all(_is_permanent(c) for c in codes))
         except aiosmtplib.SMTPResponseException as exc:
             # The server answered with a refusal (sender, data, authentication, greeting…).
-            return outcome(False, exc.code, _text(f"the SMTP server answered {exc.code}: {exc.message}"),
-                           permanent=_is_permanent(exc.code))
+            return SmtpOutcome(False, exc.code, _text(f"the SMTP server answered {exc.code}: {exc.message}"),
+                               permanent=_is_permanent(exc.code))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             # Not reachable, dropped the line, timed out, TLS failed: try again later.
-            return outcome(False, None, _text(f"{type(exc).__name__}: {exc}"))
+            return SmtpOutcome(False, None, _text(f"{type(exc).__name__}: {exc}"))
         code = int(reply.split(" ", 1)[0]) if reply[:3].isdigit() else 250
         if refused:
             # Accepted for some: delivered to those; the others are named in the log.
             detail = "; ".join(f"{r}: {resp.code} {_text(resp.message)}" for r, resp in refused.items())
-            return outcome(True, code, _text(f"refused for some recipients: {detail}"))
-        return outcome(True, code, None)
+            return SmtpOutcome(True, code, _text(f"refused for some recipients: {detail}"))
+        return SmtpOutcome(True, code, None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,11 +33,10 @@ from comitas_shared import nats_auth
 from comitas_shared.clock import real_now
 from comitas_shared.events.nats import DUPLICATE_WINDOW, NatsHandle, ensure_stream
 from comitas_shared.nats_auth import jwt as nats_jwt
-from comitas_shared.nats_auth.accounts import CLAIMS_UPDATE, ClaimsRefused
 from comitas_shared.nats_auth.keys import KeyPair
 
 from ..settings import NotificationsSettings
-from .domain import FeedMessage
+from .domain import FeedMessage, credentials_expiry
 
 log = logging.getLogger(__name__)
 
@@ -225,12 +223,9 @@ class FeedBroker:
                                          default=None))
             token = nats_auth.institution_account_jwt(bundle, institution_id, account, active=state.active, now=now,
                                                       revoke_users_before=state.users_revoked_before)
-            reply = await client.request(CLAIMS_UPDATE, token.encode(), timeout=5)
+            await nats_auth.push_claims(client, token)
         finally:
             await client.close()
-        answer = json.loads(reply.data or b"{}")
-        if "error" in answer:
-            raise ClaimsRefused(str(answer["error"].get("description", answer["error"])))
         return state
 
     async def revoke_credentials(self, institution_id: str) -> None:
@@ -246,7 +241,7 @@ class FeedBroker:
         if not state.active:
             raise InstitutionInactive(institution_id)
         await self.ensure_consumer(institution_id)
-        expires_at = now + timedelta(days=self.settings.feeds_credentials_days)
+        expires_at = credentials_expiry(now, days=self.settings.feeds_credentials_days)
         account = self.account_key(institution_id)
         # JWT times are whole seconds, and a revocation covers users issued up to its second included:
         # one issued in that very second would be revoked with it.

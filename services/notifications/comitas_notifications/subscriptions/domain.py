@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from comitas_shared.events.catalogue import DEADLINE_REMINDER
+
 WILDCARD = "*"
 
 
@@ -58,7 +60,6 @@ URGENT = "urgent"
 IMMEDIATE = "immediate"
 DAILY_DIGEST = "daily_digest"
 
-DEADLINE_REMINDER = "comitas.deadline.reminder"
 # Fields of a payload that name the case an event is about (the CloudEvent subject names it too).
 CASE_FIELDS = ("complaint_id", "request_id", "referral_id", "case_ref", "reference", "deadline_key")
 # A reminder this many days (or fewer) before the last day is urgent, as is one on the day or after it.
@@ -95,7 +96,7 @@ def is_urgent(event_type: str, data: Mapping[str, object]) -> bool:
     a reminder of a deadline three days away or less, due or overdue, or when its type always is."""
     if data.get("urgency") == URGENT or data.get("urgent") is True:
         return True
-    if event_type == DEADLINE_REMINDER:
+    if event_type == DEADLINE_REMINDER.type:
         reminder = data.get("reminder")
         return isinstance(reminder, str) and reminder_is_urgent(reminder)
     return event_type in URGENT_TYPES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -38,6 +39,16 @@ async def list_page(session: AsyncSession, institution_id: InstitutionId, page: 
 
 async def active(session: AsyncSession, institution_id: InstitutionId) -> list[Subscription]:
     query = select(Subscription).where(Subscription.institution_id == institution_id,
+                                       Subscription.deleted_at.is_(None))  # type: ignore[union-attr]
+    return list((await session.execute(query)).scalars())
+
+
+async def active_of_each(session: AsyncSession, institution_ids: Iterable[str]) -> list[Subscription]:
+    """The live subscriptions of every institution named, in one query (the fan-out's batch of events)."""
+    wanted = sorted(set(institution_ids))
+    if not wanted:
+        return []
+    query = select(Subscription).where(Subscription.institution_id.in_(wanted),  # type: ignore[attr-defined]
                                        Subscription.deleted_at.is_(None))  # type: ignore[union-attr]
     return list((await session.execute(query)).scalars())
 

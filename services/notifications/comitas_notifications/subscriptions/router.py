@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
 
 from comitas_shared.app import Now, PlatformDep
 from comitas_shared.auth import Scoped
 from comitas_shared.db import Session
-from comitas_shared.pagination import Page, PageRequest, page_request
+from comitas_shared.pagination import Page, PageQuery
 
 from ..deps import ResolverDep, SecretsDep, SettingsDep
 from . import service
@@ -17,7 +17,6 @@ from .schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut, S
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
 Manager = Scoped("subscriptions:manage")
-PageQuery = Annotated[PageRequest, Depends(page_request)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SubscriptionCreated,

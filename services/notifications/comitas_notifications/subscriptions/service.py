@@ -3,6 +3,7 @@ an event, and where the delivery worker sends for one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from comitas_shared.pagination import Page, PageRequest
 
 from ..deliveries import service as deliveries
 from ..directory import service as directory
+from ..feeds import service as feeds
 from ..signing_secrets import SecretBox, binding_for, new_signing_secret
 from ..webhook_targets import Resolver, check_target
 from . import repository
@@ -34,6 +36,8 @@ from .models import Subscription
 from .schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionOut, SubscriptionUpdate
 
 CREATE_OPERATION = "subscriptions.create"
+# Each institution's live subscriptions, read once for many events (see ``matching``).
+LiveSubscriptions = Mapping[str, Sequence[Subscription]]
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class Matched:
 
 
 def external_event_types() -> list[str]:
-    return sorted(t for t, entry in CATALOGUE.items() if entry.external)
+    return sorted(t for t in CATALOGUE if feeds.on_feeds(t))
 
 
 def to_out(subscription: Subscription) -> SubscriptionOut:
@@ -208,13 +212,24 @@ async def exists(session: AsyncSession, *, institution_id: InstitutionId, subscr
     return await repository.get(session, institution_id, subscription_id) is not None
 
 
+async def live_of_each(session: AsyncSession, *, institution_ids: Iterable[InstitutionId]) -> LiveSubscriptions:
+    """The live subscriptions of every institution named (none: an empty list), in one query."""
+    found: dict[str, list[Subscription]] = {institution_id: [] for institution_id in institution_ids}
+    for subscription in await repository.active_of_each(session, found):
+        found[subscription.institution_id].append(subscription)
+    return found
+
+
 async def matching(session: AsyncSession, *, institution_id: InstitutionId, event_type: str,
-                   subject: str | None = None, data: dict[str, Any] | None = None) -> list[Matched]:
-    """The institution's live subscriptions that want this event (its type, its case, its urgency)."""
+                   subject: str | None = None, data: dict[str, Any] | None = None,
+                   live: LiveSubscriptions | None = None) -> list[Matched]:
+    """The institution's live subscriptions that want this event (its type, its case, its urgency), from
+    ``live`` when it holds the institution (read once for a batch), else read now."""
     payload = data or {}
+    held = live.get(institution_id) if live is not None else None
+    candidates = held if held is not None else await repository.active(session, institution_id)
     return [Matched(id=s.id, channel=s.channel, delivery_mode=s.delivery_mode, digest_hour=s.digest_hour)
-            for s in await repository.active(session, institution_id)
-            if wants(_interest(s), event_type, subject, payload)]
+            for s in candidates if wants(_interest(s), event_type, subject, payload)]
 
 
 def _interest(subscription: Subscription) -> Interest:

@@ -14,10 +14,9 @@ from ..deps import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     HttpDep,
-    MaybeOfficer,
-    PostingOfficer,
     SealerDep,
     SettingsDep,
+    SigningOutOfficer,
 )
 from ..sessions import service as sessions
 from ..web import render
@@ -45,7 +44,7 @@ async def sign_in(request: Request, session: Session, settings: SettingsDep, sea
 
 @router.get("/callback")
 async def callback(request: Request, session: Session, settings: SettingsDep, sealer: SealerDep, http: HttpDep,
-                   now: Now, previous: MaybeOfficer, code: Text = None, state: Text = None, error: Text = None,
+                   now: Now, code: Text = None, state: Text = None, error: Text = None,
                    error_description: Text = None) -> Response:
     language = sessions.browser_language(request.headers.get("accept-language"))
     if error or not code or not state:
@@ -58,9 +57,8 @@ async def callback(request: Request, session: Session, settings: SettingsDep, se
             now=now)
     except sessions.SignInFailed as failure:
         return render("sign_in_failed.html", language=language, status_code=400, reason=str(failure))
-    if previous is not None:
-        # Signing in again (an expired token) replaces the session: the old one ends here.
-        await sessions.end(session, settings, sealer, http, cookie=request.cookies.get(SESSION_COOKIE), now=now)
+    # Signing in again (an expired token) replaces the session: the old one, if any is live, ends here.
+    await sessions.end(session, settings, sealer, http, cookie=request.cookies.get(SESSION_COOKIE), now=now)
     response = RedirectResponse(finished.return_to, status_code=303)
     response.set_cookie(SESSION_COOKIE, finished.cookie_value, max_age=settings.session_max_seconds, path="/",
                         httponly=True, secure=settings.secure_cookie, samesite="lax")
@@ -69,7 +67,7 @@ async def callback(request: Request, session: Session, settings: SettingsDep, se
 
 
 @router.post("/logout")
-async def sign_out(request: Request, officer: PostingOfficer, session: Session, settings: SettingsDep,
+async def sign_out(request: Request, officer: SigningOutOfficer, session: Session, settings: SettingsDep,
                    sealer: SealerDep, http: HttpDep, now: Now) -> Response:
     await sessions.end(session, settings, sealer, http, cookie=request.cookies.get(SESSION_COOKIE), now=now)
     response = RedirectResponse(f"/auth/signed-out?lang={officer.language}", status_code=303)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -10,16 +10,11 @@ from comitas_shared import randomness
 from ..deps import CurrentOfficer, PostingOfficer, UpstreamDep
 from ..sessions.service import Officer
 from ..upstream import UpstreamProblem
-from ..web import render
+from ..web import form_fields, page
 from . import service
 
 router = APIRouter(include_in_schema=False)
 CaseId = Annotated[str, Query(max_length=64)]
-
-
-def _page(template: str, officer: Officer, *, status_code: int = 200, **values: Any) -> Response:
-    return render(template, language=officer.language, time_zone=officer.time_zone, officer=officer,
-                  csrf_token=officer.csrf_token, current="cases", status_code=status_code, **values)
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -27,20 +22,21 @@ async def list_cases(officer: CurrentOfficer, upstream: UpstreamDep,
                      q: Annotated[str | None, Query(max_length=200)] = None,
                      status: Annotated[str | None, Query(max_length=32)] = None,
                      cursor: Annotated[str | None, Query(max_length=500)] = None) -> Response:
-    page = await service.complaints(upstream, officer, search=q, status=status if status in service.STATUSES else None,
-                                    cursor=cursor)
-    return _page("cases.html", officer, page=page, q=q or "", status=status or "", statuses=service.STATUSES)
+    found = await service.complaints(upstream, officer, search=q,
+                                     status=status if status in service.STATUSES else None, cursor=cursor)
+    return page("cases.html", officer, current="cases", page=found, q=q or "", status=status or "",
+                statuses=service.STATUSES)
 
 
 @router.get("/cases/new", response_class=HTMLResponse)
 async def new_case(officer: CurrentOfficer) -> Response:
-    return _page("case_new.html", officer, values={}, errors={}, general=[],
-                 idempotency_key=randomness.token_urlsafe(16))
+    return page("case_new.html", officer, current="cases", values={}, errors={}, general=[],
+                idempotency_key=randomness.token_urlsafe(16))
 
 
 @router.post("/cases", response_class=HTMLResponse)
 async def submit_case(request: Request, officer: PostingOfficer, upstream: UpstreamDep) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await form_fields(request)
     key = form.get("idempotency_key") or randomness.token_urlsafe(16)
     try:
         created = await service.submit(upstream, officer, form, idempotency_key=key[:64])
@@ -49,17 +45,17 @@ async def submit_case(request: Request, officer: PostingOfficer, upstream: Upstr
             raise
         errors = problem.field_errors()
         general = [problem.detail] if not errors or "" in errors else []
-        return _page("case_new.html", officer, status_code=422, values=form, errors=errors,
-                     general=general + errors.get("", []), idempotency_key=key)
+        return page("case_new.html", officer, current="cases", status_code=422, values=form, errors=errors,
+                    general=general + errors.get("", []), idempotency_key=key)
     return RedirectResponse(f"/cases/{created['id']}?done=submitted", status_code=303)
 
 
 async def _case_page(officer: Officer, upstream: UpstreamDep, complaint_id: str, *, purpose: str | None,
                      done: str | None = None, error: str | None = None, status_code: int = 200) -> Response:
     found = await service.case(upstream, officer, complaint_id, purpose=purpose)
-    return _page("case.html", officer, status_code=status_code, case=found, complaint=found.complaint,
-                 mechanisms=service.mechanisms(found.assessment), timeline=found.timeline(), purpose=purpose or "",
-                 done=done, error=error, actions=service.ACTIONS)
+    return page("case.html", officer, current="cases", status_code=status_code, case=found,
+                complaint=found.complaint, mechanisms=service.mechanisms(found.assessment), timeline=found.timeline(),
+                purpose=purpose or "", done=done, error=error, actions=service.ACTIONS)
 
 
 @router.get("/cases/{complaint_id}", response_class=HTMLResponse)

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ..mla import service as mla_service
 from ..referrals import service as referral_service
 from ..sessions.service import Officer
-from ..upstream import Unreachable, Upstream, UpstreamProblem
+from ..upstream import Upstream, optional
 
 STATUSES = ("received", "under_assessment", "active", "closed", "withdrawn", "transferred")
 ACTIONS = ("start_assessment", "activate", "withdraw", "reopen")
+# A part of the case the officer may not read (403) or that is not there (404, 410) is left out; any
+# other refusal fails the page.
+LEFT_OUT = (403, 404, 410)
 
 
 async def complaints(upstream: Upstream, officer: Officer, *, search: str | None, status: str | None,
@@ -79,18 +81,6 @@ class Case:
         return sorted(entries, key=lambda entry: entry.at)
 
 
-async def _optional(service: str, load: Any, missing: list[str], default: Any) -> Any:
-    try:
-        return await load
-    except Unreachable:
-        missing.append(service)
-        return default
-    except UpstreamProblem as problem:
-        if problem.status in (403, 404, 410):
-            return default
-        raise
-
-
 async def case(upstream: Upstream, officer: Officer, complaint_id: str, *, purpose: str | None) -> Case:
     """The case page's data. The complaint is read first: another institution's answers 404 here, and
     then nothing else is asked."""
@@ -99,30 +89,30 @@ async def case(upstream: Upstream, officer: Officer, complaint_id: str, *, purpo
     found = Case(complaint=complaint)
     base = f"/v1/complaints/{complaint_id}"
     missing: list[str] = []
-    evidence, consents, assessments, tracks, deadlines, referrals, requests = await asyncio.gather(
-        _optional("intake", upstream.get("intake", f"{base}/evidence", token=officer.token, params={"limit": 100}),
-                  missing, {"items": []}),
-        _optional("intake", upstream.get("intake", f"{base}/consents", token=officer.token, params={"limit": 100}),
-                  missing, {"items": []}),
-        _optional("intake", upstream.get("intake", f"{base}/assessments", token=officer.token), missing, []),
-        _optional("intake", upstream.get("intake", f"{base}/referrals", token=officer.token), missing, []),
-        _optional("notifications", upstream.get("notifications", "/v1/deadlines", token=officer.token,
-                                                params={"case_ref": complaint_id, "limit": 100}), missing, {"items": []}),
+
+    def read(service: str, path: str, default: Any, **params: Any) -> Any:
+        return optional(upstream.get(service, path, token=officer.token, params=params or None), default,
+                        missing=missing, statuses=LEFT_OUT)
+
+    evidence, consents, assessments, tracks, filings, deadlines, referrals, requests = await asyncio.gather(
+        read("intake", f"{base}/evidence", {"items": []}, limit=100),
+        read("intake", f"{base}/consents", {"items": []}, limit=100),
+        read("intake", f"{base}/assessments", []),
+        read("intake", f"{base}/referrals", []),
+        read("intake", f"{base}/filings", []),
+        read("notifications", "/v1/deadlines", {"items": []}, case_ref=complaint_id, limit=100),
         referral_service.of_complaint(upstream, officer, complaint_id),
         mla_service.of_complaint(upstream, officer, complaint_id),
     )
     found.evidence = _items(evidence)
     found.consents = _items(consents)
     found.assessment = (assessments or [None])[0]
-    found.tracks = _items(tracks)
-    filings = await _optional("intake", upstream.get("intake", f"{base}/filings", token=officer.token), missing, [])
-    found.tracks += _items(filings)
+    found.tracks = _items(tracks) + _items(filings)
     found.deadlines = _items(deadlines)
     found.referrals = list(referrals)
     found.mla = list(requests)
-    custody = await asyncio.gather(*[
-        _optional("intake", upstream.get("intake", f"{base}/evidence/{item['id']}/custody", token=officer.token),
-                  missing, None) for item in found.evidence])
+    custody = await asyncio.gather(*[read("intake", f"{base}/evidence/{item['id']}/custody", None)
+                                     for item in found.evidence])
     found.custody = {item["id"]: chain for item, chain in zip(found.evidence, custody, strict=True) if chain}
     found.unavailable = sorted(set(missing))
     return found
@@ -186,7 +176,3 @@ async def assess(upstream: Upstream, officer: Officer, complaint_id: str) -> dic
     made: dict[str, Any] = await upstream.post("intake", f"/v1/complaints/{complaint_id}/assessments",
                                                token=officer.token)
     return made
-
-
-def parse_instant(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))

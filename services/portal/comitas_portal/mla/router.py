@@ -10,20 +10,15 @@ from comitas_shared import randomness
 from ..deps import CurrentOfficer, PostingOfficer, UpstreamDep
 from ..sessions.service import Officer
 from ..upstream import UpstreamProblem
-from ..web import render
+from ..web import form_fields, page
 from . import service
 
 router = APIRouter(prefix="/mla", include_in_schema=False)
 
 
-def _page(template: str, officer: Officer, *, status_code: int = 200, **values: Any) -> Response:
-    return render(template, language=officer.language, time_zone=officer.time_zone, officer=officer,
-                  csrf_token=officer.csrf_token, current="mla", status_code=status_code,
-                  assistance_types=service.ASSISTANCE_TYPES, natures=service.NATURES, **values)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+def _page(template: str, officer: Officer, **values: Any) -> Response:
+    return page(template, officer, current="mla", assistance_types=service.ASSISTANCE_TYPES, natures=service.NATURES,
+                **values)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -36,7 +31,7 @@ async def requests_page(officer: CurrentOfficer, upstream: UpstreamDep,
 
 @router.post("", response_class=HTMLResponse)
 async def draft(request: Request, officer: PostingOfficer, upstream: UpstreamDep) -> Response:
-    form = await _form(request)
+    form = await form_fields(request)
     key = (form.get("idempotency_key") or randomness.token_urlsafe(16))[:64]
     try:
         created = await service.draft(upstream, officer, form, idempotency_key=key)
@@ -69,7 +64,7 @@ async def act(request_id: str, action: str, request: Request, officer: PostingOf
     if action not in service.ACTIONS:
         return await _request_page(officer, upstream, request_id, error="action", status_code=404)
     try:
-        await service.act(upstream, officer, request_id, action, await _form(request))
+        await service.act(upstream, officer, request_id, action, await form_fields(request))
     except UpstreamProblem as problem:
         if problem.status in (409, 422):
             return await _request_page(officer, upstream, request_id, error=problem.detail,

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from ..sessions.service import Officer
-from ..upstream import Unreachable, Upstream, UpstreamProblem
+from ..upstream import Unreachable, Upstream, UpstreamProblem, optional
 
 ASSISTANCE_TYPES = ("taking_evidence", "hearing_witness", "hearing_by_video_conference", "search_and_seizure",
                     "bank_records", "service_of_documents", "preservation_of_stored_data",
@@ -30,20 +30,12 @@ async def overview(upstream: Upstream, officer: Officer) -> dict[str, Any]:
     """The institution's requests (sent and received), the central authorities it may ask, the bases."""
     requests, authorities, catalogue = await asyncio.gather(
         upstream.get("mla", "/v1/requests", token=officer.token, params={"limit": 100}),
-        _or_empty(upstream.get("identity", "/v1/institutions", token=officer.token,
-                               params={"kind": "central_authority", "limit": 100})),
-        _or_empty(upstream.get("mla", "/v1/legal-bases/catalogue", token=officer.token)))
+        optional(upstream.get("identity", "/v1/institutions", token=officer.token,
+                              params={"kind": "central_authority", "limit": 100}), {}),
+        optional(upstream.get("mla", "/v1/legal-bases/catalogue", token=officer.token), {}))
     return {"requests": requests["items"],
             "authorities": [a for a in authorities.get("items", []) if a.get("id") != officer.institution_id],
             "bases": sorted(b["code"] for b in catalogue.get("bases", []))}
-
-
-async def _or_empty(call: Any) -> dict[str, Any]:
-    try:
-        found: dict[str, Any] = await call
-    except (Unreachable, UpstreamProblem):
-        return {}
-    return found
 
 
 def draft_body(form: dict[str, str]) -> dict[str, Any]:
@@ -81,7 +73,7 @@ async def draft(upstream: Upstream, officer: Officer, form: dict[str, str], *, i
 async def request(upstream: Upstream, officer: Officer, request_id: str) -> dict[str, Any]:
     found = await upstream.get("mla", f"/v1/requests/{request_id}", token=officer.token)
     completeness, transitions = await asyncio.gather(
-        _or_empty(upstream.get("mla", f"/v1/requests/{request_id}/completeness", token=officer.token)),
+        optional(upstream.get("mla", f"/v1/requests/{request_id}/completeness", token=officer.token), {}),
         upstream.get("mla", f"/v1/requests/{request_id}/transitions", token=officer.token, params={"limit": 100}))
     table = REQUESTING_ACTIONS if found["role"] == "requesting" else REQUESTED_ACTIONS
     return {"request": found, "completeness": completeness, "transitions": transitions["items"],

@@ -12,7 +12,7 @@ from ..deps import CurrentOfficer, PostingOfficer, UpstreamDep
 from ..sessions import service as sessions
 from ..sessions.service import Officer
 from ..upstream import UpstreamProblem
-from ..web import render
+from ..web import form_fields, page
 from . import service
 
 router = APIRouter(include_in_schema=False)
@@ -20,9 +20,8 @@ router = APIRouter(include_in_schema=False)
 
 async def _page(officer: Officer, upstream: UpstreamDep, *, status_code: int = 200, **shown: Any) -> Response:
     values = {"created": None, "error": None, "subscribed": None, "credentials": None, "form": {}, **shown}
-    return render("settings.html", language=officer.language, time_zone=officer.time_zone, officer=officer,
-                  csrf_token=officer.csrf_token, current="settings", status_code=status_code,
-                  data=await service.overview(upstream, officer), **values)
+    return page("settings.html", officer, current="settings", status_code=status_code,
+                data=await service.overview(upstream, officer), **values)
 
 
 @router.get("/settings", response_class=HTMLResponse)
@@ -32,7 +31,7 @@ async def settings_page(officer: CurrentOfficer, upstream: UpstreamDep) -> Respo
 
 @router.post("/settings/subscriptions", response_class=HTMLResponse)
 async def new_subscription(request: Request, officer: PostingOfficer, upstream: UpstreamDep) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await form_fields(request)
     try:
         created = await service.subscribe(upstream, officer, form)
     except UpstreamProblem as problem:

@@ -7,35 +7,15 @@ import asyncio
 from typing import Any
 
 from ..sessions.service import Officer
-from ..upstream import Unreachable, Upstream, UpstreamProblem
-
-
-async def _listed(load: Any) -> dict[str, Any]:
-    try:
-        answer = await load
-    except Unreachable:
-        return {"unavailable": True, "items": []}
-    except UpstreamProblem as problem:
-        return {"unavailable": problem.status == 404, "error": None if problem.status == 404 else problem.detail,
-                "items": []}
-    items = answer["items"] if isinstance(answer, dict) and "items" in answer else answer
-    return {"unavailable": False, "items": list(items or [])}
-
-
-async def _feed(upstream: Upstream, officer: Officer) -> dict[str, Any] | None:
-    try:
-        found: dict[str, Any] = await upstream.get("notifications", "/v1/feeds", token=officer.token)
-    except (Unreachable, UpstreamProblem):
-        return None
-    return found
+from ..upstream import Upstream, optional, section
 
 
 async def overview(upstream: Upstream, officer: Officer) -> dict[str, Any]:
     subscriptions, feeds, reminders, nats_feed = await asyncio.gather(
-        _listed(upstream.get("notifications", "/v1/subscriptions", token=officer.token, params={"limit": 100})),
-        _listed(upstream.get("notifications", "/v1/calendar-feeds", token=officer.token)),
-        _listed(upstream.get("notifications", "/v1/reminder-settings", token=officer.token)),
-        _feed(upstream, officer))
+        section(upstream.get("notifications", "/v1/subscriptions", token=officer.token, params={"limit": 100})),
+        section(upstream.get("notifications", "/v1/calendar-feeds", token=officer.token)),
+        section(upstream.get("notifications", "/v1/reminder-settings", token=officer.token)),
+        optional(upstream.get("notifications", "/v1/feeds", token=officer.token), None))
     return {"subscriptions": subscriptions, "calendar_feeds": feeds, "reminders": reminders, "feed": nats_feed}
 
 

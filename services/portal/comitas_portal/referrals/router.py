@@ -10,26 +10,21 @@ from comitas_shared import randomness
 from ..deps import CurrentOfficer, PostingOfficer, UpstreamDep
 from ..sessions.service import Officer
 from ..upstream import UpstreamProblem
-from ..web import render
+from ..web import form_fields, page
 from . import service
 
 router = APIRouter(include_in_schema=False)
 
 
-def _page(template: str, officer: Officer, *, status_code: int = 200, **values: Any) -> Response:
-    return render(template, language=officer.language, time_zone=officer.time_zone, officer=officer,
-                  csrf_token=officer.csrf_token, current="cases", status_code=status_code,
-                  purposes=service.PURPOSES, categories=service.CATEGORIES, kinds=service.KINDS,
-                  decline_reasons=service.DECLINE_REASONS, channels=service.CONSENT_CHANNELS, **values)
+def _page(template: str, officer: Officer, **values: Any) -> Response:
+    return page(template, officer, current="cases", purposes=service.PURPOSES, categories=service.CATEGORIES,
+                kinds=service.KINDS, decline_reasons=service.DECLINE_REASONS, channels=service.CONSENT_CHANNELS,
+                **values)
 
 
 async def _form(request: Request) -> dict[str, Any]:
     """The form's fields; the repeated ones (check boxes) as lists."""
-    form = await request.form()
-    values: dict[str, Any] = {key: value for key, value in form.items() if isinstance(value, str)}
-    for repeated in ("categories", "purposes"):
-        values[repeated] = [v for v in form.getlist(repeated) if isinstance(v, str)]
-    return values
+    return await form_fields(request, lists=("categories", "purposes"))
 
 
 async def _refer_page(officer: Officer, upstream: UpstreamDep, complaint_id: str, *, values: dict[str, Any],

@@ -228,23 +228,31 @@ async def _time_zone(http: httpx.AsyncClient, identity: str, token: str, institu
     return zone if isinstance(zone, str) and zone else "UTC"
 
 
-async def current(session: AsyncSession, settings: PortalSettings, sealer: Sealer, *, cookie: str | None,
-                  now: datetime, touch: bool = True) -> Officer | None:
-    """The session a cookie opens, or None (no cookie, unknown, ended, expired, or sealed for another id)."""
-    if not cookie or len(cookie) > 128:
-        return None
-    id_hash = domain.digest(cookie)
-    row = await repository.session_by_hash(session, id_hash)
+@dataclass(frozen=True)
+class _Opened:
+    row: PortalSession
+    tokens: dict[str, Any]
+
+
+def _hash_of(cookie: str | None) -> str | None:
+    """The id hash a session cookie stands for; None for no cookie, or one longer than the portal issues."""
+    return domain.digest(cookie) if cookie and len(cookie) <= 128 else None
+
+
+async def _open(session: AsyncSession, sealer: Sealer, id_hash: str | None, *, now: datetime) -> _Opened | None:
+    """A live session's row and its tokens, or None (unknown, ended, expired, or sealed for another id)."""
+    row = await repository.session_by_hash(session, id_hash) if id_hash else None
     if row is None or not domain.session_live(expires_at=row.expires_at, ended_at=row.ended_at, now=now):
         return None
-    opened = sealer.open(row.sealed_tokens, bound_to=id_hash)
-    if opened is None:
-        return None
-    tokens = json.loads(opened)
-    if touch:
-        await repository.touch(session, id_hash, at=now, expires_at=domain.session_expiry(
-            created_at=row.created_at, now=now, lifetimes=lifetimes(settings)))
-    return _officer(row, tokens["access_token"], now)
+    opened = sealer.open(row.sealed_tokens, bound_to=row.id_hash)
+    return None if opened is None else _Opened(row, json.loads(opened))
+
+
+async def current(session: AsyncSession, sealer: Sealer, *, cookie: str | None, now: datetime) -> Officer | None:
+    """The session a cookie opens, or None (no cookie, unknown, ended, expired, or sealed for another id);
+    read only: neither refreshed nor touched."""
+    opened = await _open(session, sealer, _hash_of(cookie), now=now)
+    return None if opened is None else _officer(opened.row, opened.tokens["access_token"], now)
 
 
 def _officer(row: PortalSession, token: str, now: datetime) -> Officer:
@@ -253,12 +261,6 @@ def _officer(row: PortalSession, token: str, now: datetime) -> Officer:
                    scopes=frozenset(row.scopes.split()), csrf_token=row.csrf_token, token=token,
                    token_usable=domain.token_usable(token_expires_at=row.token_expires_at, now=now),
                    token_jti=row.token_jti, token_expires_at=row.token_expires_at)
-
-
-async def touch(session: AsyncSession, settings: PortalSettings, officer: Officer, *, created_at: datetime,
-                now: datetime) -> None:
-    await repository.touch(session, officer.session_hash, at=now, expires_at=domain.session_expiry(
-        created_at=created_at, now=now, lifetimes=lifetimes(settings)))
 
 
 def needs_refresh(settings: PortalSettings, officer: Officer, *, now: datetime) -> bool:
@@ -290,6 +292,12 @@ class Refresher:
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    async def fresh(self, officer: Officer, *, now: datetime) -> Officer | None:
+        """The officer as given while their token has a while to live; else :meth:`refresh`'s answer."""
+        if not needs_refresh(self.settings, officer, now=now):
+            return officer
+        return await self.refresh(officer)
+
     async def refresh(self, officer: Officer) -> Officer | None:
         """The officer with a token fresh from identity (or from another replica's refresh); as given when
         no refresh could be made (no refresh token, identity refused or did not answer); None when the
@@ -306,13 +314,10 @@ class Refresher:
         while True:
             now = self.clock()
             async with self.database.transaction() as session:
-                row = await repository.session_by_hash(session, officer.session_hash)
-                if row is None or not domain.session_live(expires_at=row.expires_at, ended_at=row.ended_at, now=now):
-                    return None
-                opened = self.sealer.open(row.sealed_tokens, bound_to=row.id_hash)
+                opened = await _open(session, self.sealer, officer.session_hash, now=now)
                 if opened is None:
                     return None
-                tokens = json.loads(opened)
+                row, tokens = opened.row, opened.tokens
                 if row.token_jti != officer.token_jti:
                     # Refreshed meanwhile, here or by another replica: take its token.
                     return _officer(row, tokens["access_token"], now)
@@ -378,16 +383,14 @@ async def signed_in_officer(session: AsyncSession, settings: PortalSettings, sea
 
     The request's own transaction only reads before the refresh (which commits in transactions of its
     own) and writes after it, so the two never wait on each other's locks."""
-    officer = await current(session, settings, sealer, cookie=cookie, now=now, touch=False)
+    opened = await _open(session, sealer, _hash_of(cookie), now=now)
+    if opened is None:
+        return None
+    officer = await refresher.fresh(_officer(opened.row, opened.tokens["access_token"], now), now=now)
     if officer is None:
         return None
-    if needs_refresh(settings, officer, now=now):
-        officer = await refresher.refresh(officer)
-        if officer is None:
-            return None
-    row = await repository.session_by_hash(session, officer.session_hash)
-    if row is not None:
-        await touch(session, settings, officer, created_at=row.created_at, now=now)
+    await repository.touch(session, officer.session_hash, at=now, expires_at=domain.session_expiry(
+        created_at=opened.row.created_at, now=now, lifetimes=lifetimes(settings)))
     return officer
 
 
@@ -396,17 +399,11 @@ async def end(session: AsyncSession, settings: PortalSettings, sealer: Sealer, h
     """Ends the session and revokes its tokens at identity (RFC 7009): the refresh token (identity ends its
     family, and every access token it bought), then the access token, so that a copy of either, wherever
     it went, stops working at every service (they follow identity's deny-list)."""
-    if not cookie or len(cookie) > 128:
-        return False
-    id_hash = domain.digest(cookie)
-    row = await repository.session_by_hash(session, id_hash)
-    if row is None or not domain.session_live(expires_at=row.expires_at, ended_at=row.ended_at, now=now):
-        return False
-    opened = sealer.open(row.sealed_tokens, bound_to=id_hash)
+    opened = await _open(session, sealer, _hash_of(cookie), now=now)
     if opened is None:
         return False
-    tokens = json.loads(opened)
-    await repository.end(session, id_hash, at=now)
+    tokens = opened.tokens
+    await repository.end(session, opened.row.id_hash, at=now)
     revoke = f"{settings.identity_url.rstrip('/')}/oauth/revoke"
     for kind in ("refresh_token", "access_token"):
         if not tokens.get(kind):

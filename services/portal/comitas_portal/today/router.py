@@ -21,7 +21,7 @@ from ..deps import (
 )
 from ..sessions import service as sessions
 from ..upstream import TokenRefused
-from ..web import render
+from ..web import page, render
 from . import service
 
 router = APIRouter(include_in_schema=False)
@@ -34,8 +34,7 @@ async def today_page(request: Request, officer: MaybeOfficer, upstream: Upstream
         language = sessions.browser_language(request.headers.get("accept-language"))
         return render("welcome.html", language=language, expired=officer is not None)
     today = await service.load(upstream, officer, now=now)
-    return render("today.html", language=officer.language, time_zone=officer.time_zone, officer=officer,
-                  csrf_token=officer.csrf_token, current="today", today=today, fingerprint=today.fingerprint())
+    return page("today.html", officer, current="today", today=today, fingerprint=today.fingerprint())
 
 
 @router.get("/today/sections", response_class=HTMLResponse)
@@ -57,10 +56,10 @@ async def today_events(request: Request, officer: CurrentOfficer, upstream: Upst
     async def live_officer() -> sessions.Officer | None:
         now = platform.clock()
         async with platform.database.transaction() as session:
-            found = await sessions.current(session, settings, sealer, cookie=cookie, now=now, touch=False)
+            found = await sessions.current(session, sealer, cookie=cookie, now=now)
         # Outside that transaction: the refresh commits in transactions of its own.
-        if found is not None and sessions.needs_refresh(settings, found, now=now):
-            found = await refresher.refresh(found)
+        if found is not None:
+            found = await refresher.fresh(found, now=now)
         return found if found is not None and found.token_usable else None
 
     async def stream() -> AsyncIterator[str]:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..sessions.service import Officer
-from ..upstream import Unreachable, Upstream, UpstreamProblem
+from ..upstream import Section, Upstream, section
+from ..web import zone_of
 
 # MLA requests that wait for the institution: as the requested authority, those it must acknowledge,
 # recognise or execute; as the requesting authority, a clarification it was asked for.
@@ -24,15 +23,6 @@ MLA_WAITING_AS_REQUESTING = ("clarification_requested",)
 REFERRAL_WAITING_AS_RECIPIENT = ("sent", "acknowledged")
 UPCOMING_DAYS = 14
 SENT_SHOWN = 10
-
-
-@dataclass
-class Section:
-    """One part of Today: its items, or why there are none to show."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    unavailable: bool = False
-    error: str | None = None
 
 
 @dataclass
@@ -55,32 +45,16 @@ class Today:
 
 
 def local_today(now: datetime, time_zone: str) -> date:
-    try:
-        zone = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return now.astimezone(zone).date()
-
-
-async def _section(load: Callable[[], Awaitable[list[dict[str, Any]]]]) -> Section:
-    try:
-        return Section(items=await load())
-    except Unreachable:
-        return Section(unavailable=True)
-    except UpstreamProblem as problem:
-        # 403: the officer's account lacks the scope; 404: the service has no such API (not yet deployed).
-        return Section(unavailable=problem.status == 404, error=None if problem.status == 404 else problem.detail)
+    return now.astimezone(zone_of(time_zone)).date()
 
 
 async def deadlines(upstream: Upstream, officer: Officer, today: date) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for state in ("overdue", "due"):
-        page = await upstream.get("notifications", "/v1/deadlines", token=officer.token,
-                                  params={"state": state, "limit": 100})
-        found += page["items"]
-    page = await upstream.get("notifications", "/v1/deadlines", token=officer.token, params={
-        "state": "upcoming", "limit": 100, "last_day_to": (today + timedelta(days=UPCOMING_DAYS)).isoformat()})
-    found += page["items"]
+    pages = await asyncio.gather(*(
+        upstream.get("notifications", "/v1/deadlines", token=officer.token, params=params) for params in (
+            {"state": "overdue", "limit": 100}, {"state": "due", "limit": 100},
+            {"state": "upcoming", "limit": 100,
+             "last_day_to": (today + timedelta(days=UPCOMING_DAYS)).isoformat()})))
+    found = [item for page in pages for item in page["items"]]
     for item in found:
         item["days_left"] = (date.fromisoformat(item["last_day"]) - today).days
     return sorted(found, key=lambda item: (item["last_day"], item["id"]))
@@ -92,12 +66,11 @@ async def inbox(upstream: Upstream, officer: Officer) -> list[dict[str, Any]]:
 
 
 async def mla_waiting(upstream: Upstream, officer: Officer) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    page = await upstream.get("mla", "/v1/requests", token=officer.token, params={"role": "requested", "limit": 100})
-    found += [item for item in page["items"] if item["state"] in MLA_WAITING_AS_REQUESTED]
-    page = await upstream.get("mla", "/v1/requests", token=officer.token, params={"role": "requesting", "limit": 100})
-    found += [item for item in page["items"] if item["state"] in MLA_WAITING_AS_REQUESTING]
-    return found
+    requested, requesting = await asyncio.gather(
+        upstream.get("mla", "/v1/requests", token=officer.token, params={"role": "requested", "limit": 100}),
+        upstream.get("mla", "/v1/requests", token=officer.token, params={"role": "requesting", "limit": 100}))
+    return ([item for item in requested["items"] if item["state"] in MLA_WAITING_AS_REQUESTED]
+            + [item for item in requesting["items"] if item["state"] in MLA_WAITING_AS_REQUESTING])
 
 
 async def referrals_waiting(upstream: Upstream, officer: Officer) -> list[dict[str, Any]]:
@@ -115,9 +88,9 @@ async def referrals_sent(upstream: Upstream, officer: Officer) -> list[dict[str,
 async def load(upstream: Upstream, officer: Officer, *, now: datetime) -> Today:
     today = local_today(now, officer.time_zone)
     loaded = await asyncio.gather(
-        _section(lambda: deadlines(upstream, officer, today)), _section(lambda: inbox(upstream, officer)),
-        _section(lambda: mla_waiting(upstream, officer)), _section(lambda: referrals_waiting(upstream, officer)),
-        _section(lambda: referrals_sent(upstream, officer)))
+        section(deadlines(upstream, officer, today)), section(inbox(upstream, officer)),
+        section(mla_waiting(upstream, officer)), section(referrals_waiting(upstream, officer)),
+        section(referrals_sent(upstream, officer)))
     found = Today(today=today, deadlines=loaded[0], inbox=loaded[1], mla=loaded[2], referrals=loaded[3],
                   sent=loaded[4])
     ids = [r["sender_institution_id"] for r in found.referrals.items] + [

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import DirectoryEntry
@@ -14,18 +14,9 @@ async def get(session: AsyncSession, institution_id: str) -> DirectoryEntry | No
     return await session.get(DirectoryEntry, institution_id)
 
 
-async def add(session: AsyncSession, entry: DirectoryEntry) -> None:
-    session.add(entry)
-    await session.flush()
-
-
 async def accepting_referrals(session: AsyncSession) -> list[DirectoryEntry]:
     """Every active institution that takes referred cases at all (candidates are ranked among them)."""
     query = (select(DirectoryEntry).where(DirectoryEntry.accepts_referrals.is_(True),  # type: ignore[attr-defined]
                                           DirectoryEntry.active.is_(True))  # type: ignore[attr-defined]
              .order_by(DirectoryEntry.institution_id))
     return list((await session.execute(query)).scalars())
-
-
-async def count(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(DirectoryEntry))).scalar_one())

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from comitas_shared.auth import Scoped
+from comitas_shared.auth import BearerToken, Scoped
 from comitas_shared.db import Session
 from comitas_shared.errors import NotFound
 from comitas_shared.openapi import problem_responses
 
 from ..deps import DirectoryReaderDep, IntakeDep
-from ..intake import BearerToken, IntakeUnreachable
+from ..intake import IntakeUnreachable
 from . import service
 from .schemas import CandidatesOut
 

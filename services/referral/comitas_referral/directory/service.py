@@ -61,10 +61,6 @@ def _period(value: Any) -> dict[str, Any] | None:
     return None
 
 
-async def is_empty(session: AsyncSession) -> bool:
-    return await repository.count(session) == 0
-
-
 def entry_out(entry: DirectoryEntry) -> EntryOut:
     return EntryOut(institution_id=entry.institution_id, name=entry.name, kind=entry.kind, country=entry.country,
                     subdivision=entry.subdivision, time_zone=entry.time_zone, languages=list(entry.languages),

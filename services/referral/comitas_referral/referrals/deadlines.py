@@ -14,10 +14,9 @@ from datetime import date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from comitas_shared.calendars import Closure, Pause, Unit, apply_pauses, state_calendar
+from comitas_shared.calendars import Pause, Unit, apply_pauses, directory_closures, state_calendar
 from comitas_shared.calendars.calendar import Calendar
 from comitas_shared.calendars.counting import CountedDeadline
-from comitas_shared.errors import InvalidInput
 
 ACKNOWLEDGEMENT, RESPONSE = "acknowledgement", "response"
 
@@ -80,14 +79,7 @@ def count(place: dict[str, Any], period: str, start: date, *,
 
 
 def _calendar(place: dict[str, Any]) -> Calendar:
-    closures = []
-    for closure in place.get("closures") or []:
-        try:
-            closures.append(Closure(day=date.fromisoformat(str(closure["day"])), name=str(closure.get("name") or "closure"),
-                                    source=str(closure.get("source") or "the institution's directory entry"),
-                                    until=date.fromisoformat(str(closure["until"])) if closure.get("until") else None))
-        except (KeyError, ValueError, InvalidInput):
-            continue
+    closures = directory_closures(place.get("closures") or [], default_source="the institution's directory entry")
     return state_calendar(str(place["country"]), place.get("subdivision") or None, time_zone=str(place["time_zone"]),
                           closures=closures)
 

@@ -27,12 +27,8 @@ async def add(session: AsyncSession, row: Any) -> None:
     await session.flush()
 
 
-async def get(session: AsyncSession, viewer: InstitutionId, referral_id: str, *,
-              for_update: bool = False) -> Referral | None:
+async def get(session: AsyncSession, viewer: InstitutionId, referral_id: str) -> Referral | None:
     query = select(Referral).where(Referral.id == referral_id)
-    if for_update:
-        # Serialises two actions on one referral on PostgreSQL; SQLite has one writer anyway.
-        query = query.with_for_update()
     return (await session.execute(viewed_by(query, viewer))).scalar_one_or_none()
 
 

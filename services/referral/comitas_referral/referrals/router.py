@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from starlette.responses import JSONResponse
 
 from comitas_shared.app import Now, PlatformDep
-from comitas_shared.auth import Scoped
+from comitas_shared.auth import BearerToken, Scoped
 from comitas_shared.db import Session
 from comitas_shared.openapi import problem_responses
 from comitas_shared.pagination import Page, PageQuery
 
-from ..deps import IntakeDep, ReceiptSignerDep
-from ..intake import BearerToken, IntakeUnreachable
+from ..deps import CtxDep, IntakeDep
+from ..intake import IntakeUnreachable
 from . import sending, service
 from .schemas import (
     Acceptance,
@@ -33,13 +33,6 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 _404 = {404: {"description": "no such referral, or not one the caller sent or received"}}
-
-
-def context(platform: PlatformDep, signer: ReceiptSignerDep) -> service.Ctx:
-    return service.Ctx(platform=platform, signer=signer)
-
-
-Ctx = Annotated[service.Ctx, Depends(context)]
 Reader = Scoped("referrals:read")
 Writer = Scoped("referrals:write")
 Responder = Scoped("referrals:respond")
@@ -51,7 +44,7 @@ Responder = Scoped("referrals:respond")
              summary="Refer one of the caller's complaints to another institution: intake freezes what the "
                      "victim's consent allows (409 without it), then the recipient is told (needs complaints:read "
                      "and complaints:manage too, exchanged for intake's audience)")
-async def create_referral(payload: ReferralCreate, platform: PlatformDep, ctx: Ctx, intake: IntakeDep,
+async def create_referral(payload: ReferralCreate, platform: PlatformDep, ctx: CtxDep, intake: IntakeDep,
                           principal: Writer, token: BearerToken, now: Now,
                           idempotency_key: IdempotencyKey = None) -> JSONResponse:
     status, body = await sending.send(platform, ctx, intake, principal=principal, token=token, payload=payload,
@@ -88,7 +81,7 @@ async def list_transitions(referral_id: str, session: Session, principal: Reader
 
 @router.post("/{referral_id}/acknowledge", response_model=ReferralOut, responses=_404,
              summary="Acknowledge receipt: the acknowledgement deadline is met, the response deadline starts")
-async def acknowledge(referral_id: str, session: Session, ctx: Ctx, principal: Responder, now: Now,
+async def acknowledge(referral_id: str, session: Session, ctx: CtxDep, principal: Responder, now: Now,
                       payload: Acknowledgement | None = None) -> ReferralOut:
     return await service.acknowledge(session, ctx, actor=principal.institution_id, referral_id=referral_id, now=now)
 
@@ -96,7 +89,7 @@ async def acknowledge(referral_id: str, session: Session, ctx: Ctx, principal: R
 @router.post("/{referral_id}/information-requests", status_code=201, response_model=InformationRequestOut,
              responses=_404, summary="Ask the sender for more information (answered in the thread; the response "
                                      "deadline pauses while a request is open)")
-async def request_information(referral_id: str, payload: InformationRequestCreate, session: Session, ctx: Ctx,
+async def request_information(referral_id: str, payload: InformationRequestCreate, session: Session, ctx: CtxDep,
                               principal: Responder, now: Now) -> InformationRequestOut:
     return await service.request_information(session, ctx, actor=principal.institution_id, referral_id=referral_id,
                                              question=payload.question, now=now)
@@ -106,7 +99,7 @@ async def request_information(referral_id: str, payload: InformationRequestCreat
              responses={**_404, **problem_responses(IntakeUnreachable)},
              summary="Accept the case (a transfer: intake creates it among the caller's complaints, which needs "
                      "complaints:submit too)")
-async def accept(referral_id: str, platform: PlatformDep, ctx: Ctx, intake: IntakeDep, principal: Responder,
+async def accept(referral_id: str, platform: PlatformDep, ctx: CtxDep, intake: IntakeDep, principal: Responder,
                  token: BearerToken, now: Now, payload: Acceptance | None = None) -> JSONResponse:
     body = await sending.accept(platform, ctx, intake, principal=principal, token=token, referral_id=referral_id,
                                 now=now)
@@ -115,7 +108,7 @@ async def accept(referral_id: str, platform: PlatformDep, ctx: Ctx, intake: Inta
 
 @router.post("/{referral_id}/decline", response_model=ReferralOut, responses=_404,
              summary="Decline, with a reason from the list (and a text)")
-async def decline(referral_id: str, payload: Decline, session: Session, ctx: Ctx, principal: Responder,
+async def decline(referral_id: str, payload: Decline, session: Session, ctx: CtxDep, principal: Responder,
                   now: Now) -> ReferralOut:
     return await service.decline(session, ctx, actor=principal.institution_id, referral_id=referral_id,
                                  reason=payload.reason.value, text=payload.text, now=now)
@@ -126,14 +119,14 @@ async def decline(referral_id: str, payload: Decline, session: Session, ctx: Ctx
 
 @router.post("/{referral_id}/withdraw", response_model=ReferralOut, responses=_404,
              summary="Withdraw the referral before the recipient accepts it")
-async def withdraw(referral_id: str, session: Session, ctx: Ctx, principal: Writer, now: Now,
+async def withdraw(referral_id: str, session: Session, ctx: CtxDep, principal: Writer, now: Now,
                    payload: Withdrawal | None = None) -> ReferralOut:
     return await service.withdraw(session, ctx, actor=principal.institution_id, referral_id=referral_id, now=now)
 
 
 @router.post("/{referral_id}/close", response_model=ReferralOut, responses=_404,
              summary="Close the caller's own side of an accepted, declined or withdrawn referral, with its outcome")
-async def close(referral_id: str, payload: Closure, session: Session, ctx: Ctx, principal: Writer,
+async def close(referral_id: str, payload: Closure, session: Session, ctx: CtxDep, principal: Writer,
                 now: Now) -> ReferralOut:
     return await service.close(session, ctx, actor=principal.institution_id, referral_id=referral_id,
                                outcome=payload.outcome.value, now=now)

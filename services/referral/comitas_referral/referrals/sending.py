@@ -142,7 +142,7 @@ async def send(platform: Platform, ctx: service.Ctx, intake: Intake, *, principa
                                                     duplicate_at_recipient=duplicate, now=now)
         if payload.message and sent_now:
             await thread.post(session, ctx, actor=sender, referral_id=row.id, body=payload.message,
-                              attachments=[], answers=None, now=now)
+                              attachments=[], answers=None, now=now, referral=row)
         out = await service.to_out(session, row, sender, now)
     return 201, out.model_dump(mode="json")
 

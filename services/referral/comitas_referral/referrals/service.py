@@ -142,8 +142,11 @@ def _deadlines_out(row: Referral, open_count: int) -> list[DeadlineOut]:
     return found
 
 
-async def to_out(session: AsyncSession, row: Referral, viewer: InstitutionId, now: datetime) -> ReferralOut:
-    requests = await repository.information_requests(session, viewer, row.id)
+async def to_out(session: AsyncSession, row: Referral, viewer: InstitutionId, now: datetime, *,
+                 requests: list[InformationRequest] | None = None) -> ReferralOut:
+    """``requests``: the referral's information requests when the caller has just read them all."""
+    if requests is None:
+        requests = await repository.information_requests(session, viewer, row.id)
     open_count = sum(1 for r in requests if r.closed_by is None)
     side = side_of(row, viewer)
     closed = {}
@@ -278,9 +281,10 @@ async def _transition(session: AsyncSession, ctx: Ctx, row: Referral, *, actor: 
     """Decide, change the row conditionally, attest, record, stage the event. Returns the state before."""
     before = State(row.state)
     side = side_of(row, actor)
-    if open_count is None:
+    if open_count is None and action is Action.PROVIDE_INFORMATION:
+        # The only action whose decision depends on the open requests (its caller passes the count).
         open_count = len(await open_requests(session, actor, row))
-    decision = domain.decide(before, side, action, closed=closed_sides(row), open_requests=open_count)
+    decision = domain.decide(before, side, action, closed=closed_sides(row), open_requests=open_count or 0)
     changes = {"state": decision.to.value, "updated_at": now, **(values or {})}
     if not await repository.move(session, actor, row.id, before=before.value, version=row.version, values=changes):
         raise ChangedMeanwhile("the referral changed meanwhile (another action came first): read it again",
@@ -413,8 +417,8 @@ async def accept(session: AsyncSession, ctx: Ctx, *, actor: InstitutionId, refer
     await _transition(session, ctx, row, actor=actor, action=Action.ACCEPT, now=now,
                       values={"decided_at": now, "transferred_complaint_id": transferred_complaint_id},
                       extra={"transferred_complaint_id": transferred_complaint_id})
-    await _end(session, ctx, row, actor, Action.ACCEPT, now)
-    return await to_out(session, row, actor, now)
+    requests = await _end(session, ctx, row, actor, Action.ACCEPT, now)
+    return await to_out(session, row, actor, now, requests=requests)
 
 
 async def decline(session: AsyncSession, ctx: Ctx, *, actor: InstitutionId, referral_id: str, reason: str,
@@ -423,16 +427,16 @@ async def decline(session: AsyncSession, ctx: Ctx, *, actor: InstitutionId, refe
     await _transition(session, ctx, row, actor=actor, action=Action.DECLINE, now=now,
                       values={"decided_at": now, "decline_reason": reason, "decline_text": text},
                       extra={"reason_code": reason})
-    await _end(session, ctx, row, actor, Action.DECLINE, now)
-    return await to_out(session, row, actor, now)
+    requests = await _end(session, ctx, row, actor, Action.DECLINE, now)
+    return await to_out(session, row, actor, now, requests=requests)
 
 
 async def withdraw(session: AsyncSession, ctx: Ctx, *, actor: InstitutionId, referral_id: str,
                    now: datetime) -> ReferralOut:
     row = await visible_referral(session, actor, referral_id)
     await _transition(session, ctx, row, actor=actor, action=Action.WITHDRAW, now=now, values={"decided_at": now})
-    await _end(session, ctx, row, actor, Action.WITHDRAW, now)
-    return await to_out(session, row, actor, now)
+    requests = await _end(session, ctx, row, actor, Action.WITHDRAW, now)
+    return await to_out(session, row, actor, now, requests=requests)
 
 
 async def close(session: AsyncSession, ctx: Ctx, *, actor: InstitutionId, referral_id: str, outcome: str,
@@ -464,17 +468,21 @@ def check_can_post(row: Referral, actor: InstitutionId) -> Side:
 
 
 async def _end(session: AsyncSession, ctx: Ctx, row: Referral, actor: InstitutionId, action: Action,
-               now: datetime) -> None:
+               now: datetime) -> list[InformationRequest]:
     """A referral that ends answers its open requests for information and stops its deadlines: met when
-    the recipient answered (accept, decline), withdrawn when the sender withdrew."""
-    for asked in await open_requests(session, actor, row):
-        asked.closed_by = TRANSITION_NAMES[action]
+    the recipient answered (accept, decline), withdrawn when the sender withdrew. Returns all its
+    information requests (as ``to_out`` shows them)."""
+    requests = await repository.information_requests(session, actor, row.id)
+    for asked in requests:
+        if asked.closed_by is None:
+            asked.closed_by = TRANSITION_NAMES[action]
     met = action is not Action.WITHDRAW
     if row.acknowledged_at is None:
         await _withdraw_deadline(session, ctx, row, deadlines.ACKNOWLEDGEMENT, now, reason="met" if met else "withdrawn")
     else:
         await _withdraw_deadline(session, ctx, row, deadlines.RESPONSE, now, reason="met" if met else "withdrawn")
     await session.flush()
+    return requests
 
 
 # --- deadlines: events to notifications -----------------------------------------------------------------------

@@ -39,10 +39,13 @@ def to_out(row: Message) -> MessageOut:
 
 
 async def post(session: AsyncSession, ctx: referrals.Ctx, *, actor: InstitutionId, referral_id: str, body: str,
-               attachments: list[Attachment], answers: str | None, now: datetime) -> MessageOut:
+               attachments: list[Attachment], answers: str | None, now: datetime,
+               referral: referrals.Referral | None = None) -> MessageOut:
     """A side's message; one that ``answers`` an open request for information is the sender's answer to
-    it (the response period runs again once none is open)."""
-    referral = await referrals.visible_referral(session, actor, referral_id)
+    it (the response period runs again once none is open). ``referral``: the referral ``referral_id``
+    names, when the caller has just read it as ``actor`` in this transaction."""
+    if referral is None:
+        referral = await referrals.visible_referral(session, actor, referral_id)
     side = referrals.check_can_post(referral, actor)
     if answers is not None and side.value != "sender":
         raise InvalidTransition("only the sending institution answers a request for information",
