@@ -8,8 +8,11 @@ Two layers:
   that raises is nak'ed with a growing delay; a message that cannot be decoded is terminated.
 - :class:`EventDispatcher` sits on top for catalogue events: it maps each ``EventType`` to a typed
   handler that receives the payload as that type's ``EventData`` class, so no consumer decodes JSON by
-  hand. Messages that are not one catalogue type each (the webhook fan-out over ``events.>``, fired
-  deadline reminders) use :class:`DurableConsumer` with their own decoder.
+  hand. :class:`BatchDispatcher` does the same for a consumer that takes each fetched batch in one
+  transaction (deadlines, complaint indexing): ``prepare`` loads what the batch touches once, each
+  event goes to its type's typed handler, ``finish`` writes. Messages that are not one catalogue type
+  each (the webhook fan-out over ``events.>``, fired deadline reminders) use :class:`DurableConsumer`
+  with their own decoder; ``tests/test_consumers_are_durable.py`` holds every consumer to this.
 
 A consumer that must keep up with thousands of messages a second (deadlines, fired reminders) passes a
 ``batch_handler`` instead of (or besides) ``handler``: each fetched batch is then handled in one
@@ -428,11 +431,69 @@ class EventDispatcher:
             await handler(session, data, event)
 
 
+S = TypeVar("S")
+# What a batch's typed handler receives: the batch's own state (what ``prepare`` loaded), the payload as its
+# catalogue class, and the event.
+BatchTypedHandler = Callable[[S, Any, CloudEvent], None]
+
+
+class BatchDispatcher(Generic[S]):
+    """Catalogue events to typed handlers, for a consumer that takes each fetched batch in one transaction
+    (a busy day brings thousands a minute: one query for what the whole batch touches, not one per event).
+
+    ``prepare(session, typed)`` loads what the batch's events touch and returns the batch's state; each
+    event then goes, in order, to its type's handler (``on``) with that state and its payload as the type's
+    ``EventData`` (validated as ``EventDispatcher`` does); ``finish(state)`` writes what the handlers
+    left. An event whose handler raises one of ``skipped`` cannot be applied and never will (a pause that
+    overlaps another, say): it is logged and the batch goes on."""
+
+    def __init__(self, prepare: Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[S]],
+                 finish: Callable[[S], Awaitable[None]], *, skipped: tuple[type[Exception], ...] = ()) -> None:
+        self._prepare = prepare
+        self._finish = finish
+        self._skipped = skipped
+        self._routes: dict[str, tuple[type[EventData], BatchTypedHandler[S]]] = {}
+
+    def on(self, event_type: EventType, handler: BatchTypedHandler[S]) -> BatchDispatcher[S]:
+        if event_type.type in self._routes:
+            raise ValueError(f"{event_type.type} already has a handler")
+        self._routes[event_type.type] = (event_type.data, handler)
+        return self
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted(subject_for_type(t) for t in self._routes)
+
+    async def __call__(self, session: AsyncSession, events: list[CloudEvent]) -> None:
+        typed: list[tuple[CloudEvent, Any]] = []
+        for event in events:
+            route = self._routes.get(event.type)
+            if route is not None and (data := typed_payload(event, route[0])) is not None:
+                typed.append((event, data))
+        if not typed:
+            return
+        state = await self._prepare(session, typed)
+        for event, data in typed:
+            try:
+                self._routes[event.type][1](state, data, event)
+            except self._skipped as exc:
+                log.warning("%s %s not applied: %s", event.type, event.id, exc)
+        await self._finish(state)
+
+
 def event_consumer(*, name: str, dispatcher: EventDispatcher, database: Database, tables: PlatformTables,
                    nats: NatsHandle) -> EventConsumer:
     """The durable consumer of the catalogue events ``dispatcher`` has handlers for."""
     return DurableConsumer(name=name, subjects=dispatcher.subjects, decode=decode_cloudevent, handler=dispatcher,
                            database=database, tables=tables, nats=nats)
+
+
+def batch_event_consumer(*, name: str, dispatcher: BatchDispatcher[Any], database: Database,
+                         tables: PlatformTables, nats: NatsHandle, batch: int = 20, workers: int = 1) -> EventConsumer:
+    """The durable consumer, one transaction per fetched batch, of the catalogue events ``dispatcher`` has
+    handlers for."""
+    return DurableConsumer(name=name, subjects=dispatcher.subjects, decode=decode_cloudevent, batch_handler=dispatcher,
+                           database=database, tables=tables, nats=nats, batch=batch, workers=workers)
 
 
 async def follow_subject(

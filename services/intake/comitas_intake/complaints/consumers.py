@@ -9,12 +9,14 @@ twice (a redelivery, another replica) changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.app import Platform
 from comitas_shared.auth import InstitutionId, institution_id_for_system
 from comitas_shared.events.catalogue import COMPLAINT_SUBMITTED, ComplaintSubmitted
-from comitas_shared.events.consumer import DurableConsumer, EventConsumer, decode_cloudevent, typed_payload
+from comitas_shared.events.consumer import BatchDispatcher, EventConsumer, batch_event_consumer
 from comitas_shared.events.envelope import CloudEvent
 
 from ..protection.service import KeyRing
@@ -25,22 +27,24 @@ INDEXING_CONSUMER = "intake-complaint-indexing"
 INDEXING_BATCH = 50
 
 
-def submitted_complaints(events: list[CloudEvent]) -> list[tuple[InstitutionId, str]]:
-    """(institution, complaint) of each readable event; one that does not validate never will (skipped)."""
-    found = []
-    for event in events:
-        data = typed_payload(event, ComplaintSubmitted)
-        if data is None:
-            continue
-        # The event is intake's own, from its outbox: the institution it names submitted the complaint.
-        found.append((institution_id_for_system(data.institution_id), data.complaint_id))
-    return found
+@dataclass
+class _Submitted:
+    session: AsyncSession
+    complaints: list[tuple[InstitutionId, str]] = field(default_factory=list)
+
+
+def _submitted(batch: _Submitted, data: ComplaintSubmitted, event: CloudEvent) -> None:
+    # The event is intake's own, from its outbox: the institution it names submitted the complaint.
+    batch.complaints.append((institution_id_for_system(data.institution_id), data.complaint_id))
 
 
 def indexing_consumer(platform: Platform, keyring: KeyRing) -> EventConsumer:
-    async def index(session: AsyncSession, events: list[CloudEvent]) -> None:
-        await service.index_submitted(session, keyring, complaints=submitted_complaints(events), now=platform.clock())
+    async def prepare(session: AsyncSession, typed: list[tuple[CloudEvent, object]]) -> _Submitted:
+        return _Submitted(session)
 
-    return DurableConsumer(name=INDEXING_CONSUMER, subjects=[COMPLAINT_SUBMITTED.subject], decode=decode_cloudevent,
-                           batch_handler=index, batch=INDEXING_BATCH, database=platform.database,
-                           tables=platform.tables, nats=platform.nats)
+    async def index(batch: _Submitted) -> None:
+        await service.index_submitted(batch.session, keyring, complaints=batch.complaints, now=platform.clock())
+
+    dispatcher = BatchDispatcher(prepare, index).on(COMPLAINT_SUBMITTED, _submitted)
+    return batch_event_consumer(name=INDEXING_CONSUMER, dispatcher=dispatcher, batch=INDEXING_BATCH,
+                                database=platform.database, tables=platform.tables, nats=platform.nats)

@@ -16,9 +16,8 @@ from comitas_shared.events.consumer import (
     DurableConsumer,
     EventConsumer,
     Undecodable,
-    decode_cloudevent,
+    batch_event_consumer,
 )
-from comitas_shared.events.envelope import CloudEvent, subject_for_type
 
 from ..settings import NotificationsSettings
 from . import service
@@ -31,14 +30,9 @@ REMINDERS_CONSUMER = "notifications-reminders"
 
 def deadline_consumer(platform: Platform, settings: NotificationsSettings) -> EventConsumer:
     """``comitas.deadline.requested``, ``.withdrawn``, ``.paused``, ``.resumed`` and ``.extended``."""
-
-    async def apply(session: AsyncSession, events: list[CloudEvent]) -> None:
-        await service.apply_events(session, events, now=platform.clock())
-
-    return DurableConsumer(name=DEADLINES_CONSUMER, subjects=sorted(subject_for_type(t) for t in service.EVENT_TYPES),
-                           decode=decode_cloudevent, batch_handler=apply, database=platform.database,
-                           tables=platform.tables, nats=platform.nats, batch=settings.deadline_consumer_batch,
-                           workers=settings.deadline_consumer_workers)
+    return batch_event_consumer(name=DEADLINES_CONSUMER, dispatcher=service.owner_events(platform.clock),
+                                database=platform.database, tables=platform.tables, nats=platform.nats,
+                                batch=settings.deadline_consumer_batch, workers=settings.deadline_consumer_workers)
 
 
 def decode_timer(message: Msg) -> Decoded[dict[str, Any]]:

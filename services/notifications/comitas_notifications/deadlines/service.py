@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comitas_shared.auth import InstitutionId, institution_id_for_system
+from comitas_shared.clock import Clock
 from comitas_shared.errors import InvalidInput, NotFound
 from comitas_shared.events.catalogue import (
     DEADLINE_EXTENDED,
@@ -30,9 +31,8 @@ from comitas_shared.events.catalogue import (
     DeadlineRequested,
     DeadlineResumed,
     DeadlineWithdrawn,
-    EventData,
 )
-from comitas_shared.events.consumer import typed_payload
+from comitas_shared.events.consumer import BatchDispatcher
 from comitas_shared.events.envelope import CloudEvent, new_event_id
 from comitas_shared.events.outbox import add_events
 from comitas_shared.pagination import Page, PageRequest
@@ -80,25 +80,10 @@ SYNC_TIMERS = "comitas_notifications_sync_timers"
 ORPHAN_PATIENCE = timedelta(minutes=2)
 NO_LONGER_CONCERNED = "no_longer_concerned"
 
-_TYPES: dict[str, type[EventData]] = {
-    DEADLINE_REQUESTED.type: DeadlineRequested,
-    DEADLINE_WITHDRAWN.type: DeadlineWithdrawn,
-    DEADLINE_PAUSED.type: DeadlinePaused,
-    DEADLINE_RESUMED.type: DeadlineResumed,
-    DEADLINE_EXTENDED.type: DeadlineExtended,
-}
-EVENT_TYPES = tuple(_TYPES)
 OwnerEvent = DeadlineRequested | DeadlineWithdrawn | DeadlinePaused | DeadlineResumed | DeadlineExtended
 
 
 # --- from the owners' events ------------------------------------------------------------------------
-
-
-def _typed(event: CloudEvent) -> OwnerEvent | None:
-    """The payload as its catalogue class (see ``typed_payload``: unknown fields ignored, a payload that
-    will never validate logged and skipped)."""
-    data_class = _TYPES.get(event.type)
-    return None if data_class is None else cast(OwnerEvent, typed_payload(event, data_class))
 
 
 def _facts(data: DeadlineRequested) -> DeadlineFacts:
@@ -180,70 +165,89 @@ class _Batch:
             _mark_for_timers(self.session, row)
 
 
-async def apply_events(session: AsyncSession, events: Sequence[CloudEvent], *, now: datetime) -> None:
-    """The owners' deadline events, in order, in the caller's transaction: one query per owner for the
-    rows they touch, one flush of the new rows. An event that cannot be applied (a pause that overlaps
+def owner_events(clock: Clock) -> BatchDispatcher[_Batch]:
+    """The owners' deadline events, in order, in the consumer's transaction: one query per owner for the
+    rows they touch, one insert of the new rows. An event that cannot be applied (a pause that overlaps
     another, an extension beyond its cap) is logged and skipped: it will not apply on a retry either."""
-    typed = [(event, data) for event in events if (data := _typed(event)) is not None]
-    if not typed:
-        return
-    named = [(institution_id_for_system(data.institution_id), data.deadline_key) for _, data in typed]
-    rows: dict[tuple[str, str], dict[str, Deadline]] = defaultdict(dict)
-    for row in await repository.by_owner_keys(session, named):
-        rows[(row.owner_institution_id, row.deadline_key)][row.institution_id] = row
-    batch = _Batch(session, now, rows, [])
-    for event, data in typed:
-        try:
-            _apply_one(batch, event, data)
-        except InvalidInput as exc:
-            log.warning("%s %s not applied: %s", event.type, event.id, exc.detail)
+
+    async def prepare(session: AsyncSession, typed: list[tuple[CloudEvent, Any]]) -> _Batch:
+        named = [(institution_id_for_system(data.institution_id), data.deadline_key) for _, data in typed]
+        rows: dict[tuple[str, str], dict[str, Deadline]] = defaultdict(dict)
+        for row in await repository.by_owner_keys(session, named):
+            rows[(row.owner_institution_id, row.deadline_key)][row.institution_id] = row
+        return _Batch(session, clock(), rows, [])
+
+    return (BatchDispatcher(prepare, _finish, skipped=(InvalidInput,))
+            .on(DEADLINE_REQUESTED, _requested)
+            .on(DEADLINE_WITHDRAWN, _withdrawn)
+            .on(DEADLINE_PAUSED, _paused)
+            .on(DEADLINE_RESUMED, _resumed)
+            .on(DEADLINE_EXTENDED, _extended))
+
+
+async def apply_events(session: AsyncSession, events: Sequence[CloudEvent], *, now: datetime) -> None:
+    """``owner_events`` at ``now`` (the benchmarks call it without a consumer)."""
+    await owner_events(lambda: now)(session, list(events))
+
+
+async def _finish(batch: _Batch) -> None:
     if batch.new:
-        await repository.insert_new(session, [vars(draft) for draft in batch.new])
-    await session.flush()
+        await repository.insert_new(batch.session, [vars(draft) for draft in batch.new])
+    await batch.session.flush()
 
 
-def _apply_one(batch: _Batch, event: CloudEvent, data: OwnerEvent) -> None:
+def _requested(batch: _Batch, data: DeadlineRequested, event: CloudEvent) -> None:
     owner, key = data.institution_id, data.deadline_key
     party_rows = batch.rows[(owner, key)]
-    if isinstance(data, DeadlineRequested):
-        facts = _facts(data)
-        for party in facts.concerns:
-            row = party_rows.get(party)
-            record = on_requested(_record(row) if row else None, facts, event_at=event.time)
-            if record is None:
-                continue
-            if row is None:
-                draft = _Draft(id=new_event_id(), institution_id=party, owner_institution_id=owner, deadline_key=key,
-                               timer_token=deadline_token(party, key, owner=owner), created_at=batch.now)
-                party_rows[party] = row = cast(Deadline, draft)
-                batch.new.append(draft)
-            batch.apply(row, record, event)
-        for party, row in party_rows.items():
-            if party not in facts.concerns and row.state == DeadlineState.OPEN:
-                batch.apply(row, on_withdrawn(_record(row), NO_LONGER_CONCERNED, event_at=event.time), event)
-        return
+    facts = _facts(data)
+    for party in facts.concerns:
+        row = party_rows.get(party)
+        record = on_requested(_record(row) if row else None, facts, event_at=event.time)
+        if record is None:
+            continue
+        if row is None:
+            draft = _Draft(id=new_event_id(), institution_id=party, owner_institution_id=owner, deadline_key=key,
+                           timer_token=deadline_token(party, key, owner=owner), created_at=batch.now)
+            party_rows[party] = row = cast(Deadline, draft)
+            batch.new.append(draft)
+        batch.apply(row, record, event)
+    for party, row in party_rows.items():
+        if party not in facts.concerns and row.state == DeadlineState.OPEN:
+            batch.apply(row, on_withdrawn(_record(row), NO_LONGER_CONCERNED, event_at=event.time), event)
+
+
+def _requested_rows(batch: _Batch, data: OwnerEvent, event: CloudEvent) -> dict[str, Deadline]:
+    """Each concerned institution's row of the deadline an event names (none: see ``NotYetRequested``)."""
+    party_rows = batch.rows[(data.institution_id, data.deadline_key)]
     if not party_rows:
         if event.time > batch.now - ORPHAN_PATIENCE:
             # Several workers and replicas share the consumer: the deadline's own request may be in a
             # batch still being handled. Retried (nak'ed with a growing delay) until it is old.
             raise NotYetRequested(f"{event.type} {event.id} names a deadline not requested yet")
         log.info("%s %s names a deadline never requested; ignored", event.type, event.id)
-        return
-    for row in party_rows.values():
-        current = _record(row)
-        if isinstance(data, DeadlineWithdrawn):
-            record = on_withdrawn(current, data.reason, event_at=event.time)
-        elif isinstance(data, DeadlinePaused):
-            record = on_paused(current, data.paused_on, data.reason, event_at=event.time)
-        elif isinstance(data, DeadlineResumed):
-            record = on_resumed(current, data.resumed_on, event_at=event.time)
-        elif isinstance(data, DeadlineExtended):
-            cap = cap_from(data.cap.model_dump(mode="json")) if data.cap else None
-            record = on_extended(current, ExtensionRecord(event.id, data.amount, data.unit, data.reason, cap),
-                                 event_at=event.time)
-        else:
-            return
-        batch.apply(row, record, event)
+    return party_rows
+
+
+def _withdrawn(batch: _Batch, data: DeadlineWithdrawn, event: CloudEvent) -> None:
+    for row in _requested_rows(batch, data, event).values():
+        batch.apply(row, on_withdrawn(_record(row), data.reason, event_at=event.time), event)
+
+
+def _paused(batch: _Batch, data: DeadlinePaused, event: CloudEvent) -> None:
+    for row in _requested_rows(batch, data, event).values():
+        batch.apply(row, on_paused(_record(row), data.paused_on, data.reason, event_at=event.time), event)
+
+
+def _resumed(batch: _Batch, data: DeadlineResumed, event: CloudEvent) -> None:
+    for row in _requested_rows(batch, data, event).values():
+        batch.apply(row, on_resumed(_record(row), data.resumed_on, event_at=event.time), event)
+
+
+def _extended(batch: _Batch, data: DeadlineExtended, event: CloudEvent) -> None:
+    cap = cap_from(data.cap.model_dump(mode="json")) if data.cap else None
+    for row in _requested_rows(batch, data, event).values():
+        extension = ExtensionRecord(event.id, data.amount, data.unit, data.reason, cap)
+        batch.apply(row, on_extended(_record(row), extension, event_at=event.time), event)
 
 
 # --- reminders fired ----------------------------------------------------------------------------------
