@@ -84,12 +84,16 @@ class AcceptanceList(_Strict):
     withdrawals: tuple[Withdrawal, ...] = ()
     doubtful: tuple[Doubtful, ...] = ()
     # When the instrument (or declaration) took effect: for any state no earlier than
-    # ``instrument_in_force``; per state in ``in_force`` where the sources give it. A state without a
-    # date here is answered from the list alone, and its temporal scope is "unknown: check".
+    # ``instrument_in_force``; per state in ``in_force`` where the sources give it. Every state that
+    # accepted (listed or withdrawn) has either a date in ``in_force`` or its code in
+    # ``in_force_check``: the date is not in the sources, so it is "unknown: check", never guessed.
+    # ``in_force_source`` says where the dates come from (or where to check them), ``in_force_status``
+    # how sure the dates given are; both hold as of ``as_of``.
     instrument_in_force: date | None = None
     in_force: dict[str, date] = Field(default_factory=dict)
-    in_force_source: str | None = None
-    in_force_status: RuleStatus | None = None
+    in_force_check: tuple[str, ...] = ()
+    in_force_source: str = Field(min_length=1)
+    in_force_status: RuleStatus
 
     @model_validator(mode="after")
     def _well_formed(self) -> AcceptanceList:
@@ -108,8 +112,18 @@ class AcceptanceList(_Strict):
                 raise ValueError(f"in_force: {code!r} is neither listed nor withdrawn")
             if self.instrument_in_force and day < self.instrument_in_force:
                 raise ValueError(f"in_force: {code} {day} is before the instrument entered into force")
-        if self.in_force and not (self.in_force_source and self.in_force_status):
-            raise ValueError("in_force dates need in_force_source and in_force_status")
+        for code in self.in_force_check:
+            if code not in accepting:
+                raise ValueError(f"in_force_check: {code!r} is neither listed nor withdrawn")
+        both = sorted(set(self.in_force) & set(self.in_force_check))
+        if both:
+            raise ValueError(f"in_force and in_force_check both name {', '.join(both)}")
+        repeated = sorted({code for code in self.in_force_check if self.in_force_check.count(code) > 1})
+        if repeated:
+            raise ValueError(f"in_force_check names more than once: {', '.join(repeated)}")
+        undated = sorted(accepting - set(self.in_force) - set(self.in_force_check))
+        if undated:
+            raise ValueError(f"no entry-into-force date or in_force_check for {', '.join(undated)}")
         return self
 
 

@@ -152,7 +152,7 @@ def assess_availability(rules: MechanismRules, facts: ComplaintFacts, acceptance
         others = [s.state for s in per_state if s.answer is not Tri.YES]
         reasons.append(f"Available only against {', '.join(accepted)}; not (or not known to be) against "
                        f"{', '.join(others)}.")
-    citations = [cite(rules.code, rules.acceptance)]
+    citations = [cite(rules.code, rules.acceptance), cite(rules.code, rules.temporal_scope)]
     out_of_scope = None
     if rules.scope is not None:
         citations.append(cite(rules.code, rules.scope))
@@ -189,9 +189,11 @@ def _state_acceptance(rules: MechanismRules, state: str, facts: ComplaintFacts, 
         reasons.append(f"Not available against {state}: {rule.explanation}")
     sources = [Citation(mechanism=rules.code, provision=f"acceptance list {a.key}", source=a.source, status=a.status)
                for a in shown]
-    if answer is not Tri.NO and rules.temporal_scope is not None:
+    if answer is not Tri.NO and rules.temporal_scope.applies:
         in_time, why, source = temporal_scope(rules, state, facts, acceptances)
         reasons.append(why)
+        # The temporal-scope finding cites its rule, and the entry-into-force data it read.
+        sources.append(cite(rules.code, rules.temporal_scope))
         if source is not None:
             sources.append(source)
         if in_time is Tri.NO:
@@ -209,10 +211,10 @@ def temporal_scope(rules: MechanismRules, state: str, facts: ComplaintFacts,
     events precede the instrument's own entry into force, which bounds every state.
     """
     rule = rules.temporal_scope
-    assert rule is not None
+    assert rule.applies and rule.acceptance is not None  # TemporalScopeRule validates
     entered, earliest, found = acceptances.in_force_for(rule.acceptance, state)
     source = None
-    if found is not None and entered is not None and found.in_force_source and found.in_force_status:
+    if found is not None:
         source = Citation(mechanism=rules.code, provision=f"entry into force, list {found.key}",
                           source=found.in_force_source, status=found.in_force_status)
     where = rule.provision
@@ -227,6 +229,13 @@ def temporal_scope(rules: MechanismRules, state: str, facts: ComplaintFacts,
         threshold, what = earliest, f"the instrument's own entry into force on {earliest.isoformat()}"
     else:
         bound = f" (not before {earliest.isoformat()})" if earliest else ""
+        listed = f" (list {found.key} as of {found.as_of.isoformat()})" if found is not None else ""
+        if rule.status is RuleStatus.UNCONFIRMED:
+            # An unconfirmed rule with no date to apply it to is a reminder, not a reason to make the
+            # whole body "check" (ADR 0010: unconfirmed rules give guidance and "check", not outcomes).
+            return Tri.YES, (f"Check that the events ({events.isoformat()}) are within {rules.short_name}'s temporal "
+                             f"scope: the date the instrument took effect for {state}{bound} is not in the "
+                             f"data{listed}, and this rule is unconfirmed ({where})."), source
         return Tri.UNKNOWN, (f"unknown: check when the instrument took effect for {state}{bound}: the events date "
                              f"from {events.isoformat()} and {rules.short_name} hears only later facts ({where})."), source
     if events >= threshold:
@@ -893,7 +902,9 @@ def explain(finding: MechanismFinding) -> str:
     if availability.available is Tri.YES:
         parts.append(f"it can hear complaints against {', '.join(availability.available_against)}.")
     else:
-        parts.append("whether it can hear this complaint is unknown; check the state's acceptance.")
+        # Unknown from the acceptance lists or from temporal scope: the "To check" part says which.
+        parts.append("whether it can hear this complaint is unknown; check the state's acceptance and, for "
+                     "the date of the events, when it took effect.")
     parts.append({
         ExhaustionOutcome.MET: "Domestic remedies are exhausted.",
         ExhaustionOutcome.NOT_REQUIRED: "Domestic remedies need not be exhausted first.",

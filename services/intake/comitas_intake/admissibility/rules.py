@@ -202,9 +202,25 @@ class LimitSpec(Sourced):
     remedies_counted: Sourced | None = None
     # Where set, a remedy before the national body of ICERD Art 14(2) starts this period (Art 14(5)).
     national_body: Sourced | None = None
+    # Where the hardness (hard, or soft with its override reason) and the start event are read from:
+    # each reviewed against its text and cited on its own (issue 8, acceptance 2). A limit of kind
+    # "none" has neither; its own provision says there is no limit.
+    hardness_basis: Sourced | None = None
+    start_basis: Sourced | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> LimitSpec:
+        if self.kind is LimitKind.NONE:
+            if self.start_event is not StartEvent.NONE or self.hardness is Hardness.SOFT or self.override_reason:
+                raise ValueError("a limit of kind none has no start event, hardness or override_reason")
+            if self.hardness_basis is not None or self.start_basis is not None:
+                raise ValueError("a limit of kind none has no hardness_basis or start_basis: its own provision cites it")
+        else:
+            missing = [name for name in ("hardness_basis", "start_basis") if getattr(self, name) is None]
+            if "hardness" not in self.model_fields_set:
+                missing.insert(0, "hardness")
+            if missing:
+                raise ValueError(f"a {self.kind.value} limit states and cites {', '.join(missing)}")
         if self.kind is LimitKind.FIXED:
             missing = [name for name in ("length", "unit", "stop", "non_working_day") if getattr(self, name) is None]
             if missing:
@@ -280,13 +296,24 @@ class TemporalScopeRule(Sourced):
 
     ``acceptance`` names the list holding the entry-into-force dates; ``continuing`` says what a
     continuing violation that began earlier does: ``extends`` (the part after entry into force is
-    heard), ``check`` (the body's practice is not settled here) or ``no`` (only events that began
-    afterwards, e.g. CED urgent actions).
+    heard), ``check`` (the body's practice is not settled here, or not in the sources) or ``no`` (only
+    events that began afterwards, e.g. CED urgent actions). ``applies = false`` records, with its
+    source, that no acceptance dates the body's reach (special procedures need no ratification);
+    it then names no list. Every rule file states its temporal scope (issue 8, acceptance 2).
     """
 
-    acceptance: str = Field(pattern=CODE_PATTERN)
-    continuing: Literal["extends", "check", "no"]
+    applies: bool = True
+    acceptance: str | None = Field(default=None, pattern=CODE_PATTERN)
+    continuing: Literal["extends", "check", "no"] | None = None
     explanation: str
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TemporalScopeRule:
+        if self.applies and (self.acceptance is None or self.continuing is None):
+            raise ValueError("a temporal scope that applies names its acceptance list and what continuing facts do")
+        if not self.applies and (self.acceptance is not None or self.continuing is not None):
+            raise ValueError("a temporal scope that does not apply names no acceptance list and no continuing rule")
+        return self
 
 
 class InterimRule(Sourced):
@@ -327,7 +354,7 @@ class MechanismRules(_Strict):
     non_duplication: DuplicationRule
     interim_measures: InterimRule
     protocol_rights: tuple[ProtocolRight, ...] = ()
-    temporal_scope: TemporalScopeRule | None = None
+    temporal_scope: TemporalScopeRule
 
     @field_validator("time_zone")
     @classmethod

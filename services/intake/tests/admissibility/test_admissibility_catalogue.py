@@ -152,7 +152,7 @@ def test_a_modified_copy_of_the_rules_changes_the_assessment(
 
     # A (hypothetical) rule change: three months instead of four.
     _replace(rules_dir / "echr.toml", "length = 4\n", "length = 3\n")
-    _replace(rules_dir / "echr.toml", 'version = "2026-11-21"', 'version = "2027-01-01"')
+    _replace(rules_dir / "echr.toml", 'version = "2026-12-02"', 'version = "2027-01-01"')
     changed_catalogue = load_catalogue(rules_dir)
     changed = assess(complaint, catalogue=changed_catalogue, acceptances=acceptances, today=today)
     assert changed.finding("echr").time_limits[0].last_day == date(2024, 2, 6)
