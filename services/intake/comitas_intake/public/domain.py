@@ -110,6 +110,26 @@ def check_form(key: bytes, *, token: str, honeypot: str, now: datetime, min_seco
     return FormCheck(nonce=parts[1])
 
 
+def upload_token(key: bytes, *, complaint_id: str, issued_at: datetime) -> str:
+    """The evidence form's CSRF token: signed for one complaint (which it does not show) at a time."""
+    issued = str(int(issued_at.timestamp() * 1000))
+    return f"upload1.{issued}.{_mac(key, f'upload1.{complaint_id}.{issued}')}"
+
+
+def check_upload_token(key: bytes, *, token: str, complaint_id: str, now: datetime, max_seconds: float) -> None:
+    """Refuses a file sent without the token of a page this service served for this complaint, or with
+    one older than ``max_seconds``: another site cannot make a person's browser post a file here."""
+    pieces = token.split(".")
+    if len(pieces) != 3 or pieces[0] != "upload1" or not pieces[1].isdigit() or not hmac.compare_digest(
+            _mac(key, f"upload1.{complaint_id}.{pieces[1]}"), pieces[2]):
+        raise _refused("the page you sent the file from is not one this service served; open your complaint "
+                       "again with your receipt code and send the file from there", "/form_token",
+                       "upload-refused")
+    if now.timestamp() - int(pieces[1]) / 1000 > max_seconds:
+        raise _refused("the page you sent the file from is too old; open your complaint again with your "
+                       "receipt code and send the file from there", "/form_token", "upload-refused")
+
+
 def challenge_token(key: bytes, *, nonce: str, bits: int, expires_at: datetime) -> str:
     return sign(key, "pow1", str(bits), str(int(expires_at.timestamp())), nonce)
 

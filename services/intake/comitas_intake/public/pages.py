@@ -2,25 +2,32 @@
 script runs on these pages at all), with labels, fieldsets and the page's language. The form's abuse
 check is a honeypot field and a signed timestamp (a person takes a while to write; a bot does not).
 
-The receipt code is typed into a form field and posted, never put in a URL. Pages are not cached."""
+The receipt code is typed into a form field and posted, never put in a URL. Pages are not cached. No
+page sets a cookie, so no form rides on a credential the browser sends by itself: each form carries the
+receipt code, and the file form a token signed for its complaint too (cross-site request forgery needs
+both, which another site does not have). A file is streamed, never spooled (``upload.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse
 
 from comitas_shared.app import Now, PlatformDep
 from comitas_shared.clock import real_now
 from comitas_shared.errors import DomainError, Problem
+from comitas_shared.evidence import EvidenceEmpty, EvidenceTooLarge, EvidenceTypeRefused
 from comitas_shared.pagination import PageRequest
 
-from ..deps import KeyRingDep, PublicChannelDep
-from . import domain, service
+from ..deps import EvidenceStoreDep, KeyRingDep, PublicChannelDep
+from ..evidence import service as evidence
+from . import domain, service, upload
 from .router import address_of
 from .schemas import PublicComplaintFields
 
@@ -51,12 +58,19 @@ def _page(template: str, status_code: int = 200, headers: dict[str, str] | None 
 
 
 def _problem_page(error: Problem | DomainError) -> HTMLResponse:
+    """What went wrong, said to a person: a wrong code, too many tries (with ``Retry-After``), a closed
+    channel and a missing code have sentences of their own in problem.html; the rest shows the detail."""
     status = error.status if isinstance(error, Problem) else 422
     headers = {"Retry-After": error.headers["Retry-After"]} if isinstance(error, Problem) and \
         "Retry-After" in error.headers else None
     detail = error.detail if isinstance(error, Problem) else str(error)
     title = error.title if isinstance(error, Problem) else "Not accepted"
-    return _page("problem.html", status, headers, title=title, detail=detail, status=status)
+    retry_after = int(headers["Retry-After"]) if headers and headers["Retry-After"].isdigit() else None
+    return _page("problem.html", status, headers, title=title, detail=detail, status=status, retry_after=retry_after)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.3g}"
 
 
 async def _guarded(work: Callable[[], Awaitable[HTMLResponse]]) -> HTMLResponse:
@@ -132,6 +146,21 @@ async def ask_code(channel: PublicChannelDep) -> HTMLResponse:
     return await _guarded(work)
 
 
+async def _show_status(platform: PlatformDep, keyring: KeyRingDep, channel: PublicChannelDep,
+                       holder: service.Holder, code: str, *, status_code: int = 200, notice: str | None = None,
+                       error: str | None = None, received: dict[str, Any] | None = None) -> HTMLResponse:
+    """The complaint's page, as the code opens it, read in a transaction of its own (after what wrote)."""
+    async with platform.database.transaction() as session:
+        found = await service.status(session, keyring, holder=holder)
+        thread = await service.list_messages(session, keyring, institution_id=holder.institution_id,
+                                             complaint_id=holder.complaint_id, page=PageRequest(limit=200, after=None))
+    symbols = domain.normalise_code(code) or ""
+    return _page("status.html", status_code, status=found, messages=thread.items, notice=notice, error=error,
+                 received=received, receipt_code=domain.format_code(symbols),
+                 upload_token=service.new_upload_token(channel, holder=holder, now=real_now()),
+                 max_file=_megabytes(channel.settings.public_evidence_max_bytes))
+
+
 async def _status_page(request: Request, platform: PlatformDep, keyring: KeyRingDep, channel: PublicChannelDep,
                        act: Callable[[Any, service.Holder], Awaitable[str | None]]) -> HTMLResponse:
     async def work() -> HTMLResponse:
@@ -141,15 +170,7 @@ async def _status_page(request: Request, platform: PlatformDep, keyring: KeyRing
             holder = await service.authenticate(session, channel, code=code, address=address_of(request, channel))
         async with platform.database.transaction() as session:
             notice = await act(session, holder) if form.get("action") else None
-        # A second transaction reads what the first wrote.
-        async with platform.database.transaction() as session:
-            found = await service.status(session, keyring, holder=holder)
-            thread = await service.list_messages(session, keyring, institution_id=holder.institution_id,
-                                                 complaint_id=holder.complaint_id,
-                                                 page=PageRequest(limit=200, after=None))
-        symbols = domain.normalise_code(code) or ""
-        return _page("status.html", status=found, messages=thread.items, notice=notice,
-                     receipt_code=domain.format_code(symbols))
+        return await _show_status(platform, keyring, channel, holder, code, notice=notice)
     return await _guarded(work)
 
 
@@ -187,3 +208,63 @@ async def withdraw_consent(request: Request, platform: PlatformDep, keyring: Key
         done = await service.withdraw(session, platform, keyring, holder=holder, choices=choices, now=now)
         return f"Done: {len(done.withdrawn)} permission(s) withdrawn from now on."
     return await _status_page(request, platform, keyring, channel, withdraw)
+
+
+@router.post("/evidence", response_class=HTMLResponse)
+async def add_evidence(request: Request, platform: PlatformDep, keyring: KeyRingDep, store: EvidenceStoreDep,
+                       channel: PublicChannelDep, now: Now) -> HTMLResponse:
+    """A file sent from the complaint's page, through the JSON API's service function (the same type
+    policy, size limit and custody entry). The body is read as it streams (``upload.FormStream``): the
+    receipt code and the form's token come before the file and are checked before a byte of it is read."""
+    async def work() -> HTMLResponse:
+        channel.institution_id  # noqa: B018
+        form = upload.FormStream(request.headers.get("content-type", ""), request.stream())
+        fields: dict[str, str] = {}
+        part = await form.next_part()
+        while part is not None and part.filename is None:
+            if part.name in ("receipt_code", "form_token"):
+                fields[part.name] = await form.text(limit=512)
+            part = await form.next_part()
+        code = fields.get("receipt_code", "")
+        async with platform.database.transaction() as session:
+            holder = await service.authenticate(session, channel, code=code, address=address_of(request, channel))
+
+        async def refuse(status_code: int, message: str) -> HTMLResponse:
+            with contextlib.suppress(ClientDisconnect, upload.MalformedForm):
+                await form.drain()
+            return await _show_status(platform, keyring, channel, holder, code, status_code=status_code,
+                                      error=message)
+
+        try:
+            service.check_upload_token(channel, holder=holder, token=fields.get("form_token", ""), now=real_now())
+        except DomainError as refused:
+            return await refuse(403, f"Nothing was kept: {refused}.")
+        if part is None or part.name != "file" or not part.filename:
+            return await refuse(422, "You chose no file: nothing was sent.")
+        limit = channel.settings.public_evidence_max_bytes
+
+        async def content() -> AsyncIterator[bytes]:
+            size = 0
+            async for chunk in form.data():
+                size += len(chunk)
+                if size > limit:
+                    raise EvidenceTooLarge(limit)
+                yield chunk
+
+        file = evidence.Upload(stream=content(), filename=part.filename[:255],
+                               declared_type=(part.content_type or "")[:255] or None, content_length=None)
+        try:
+            added = await service.add_evidence(platform, store, keyring, holder=holder, upload=file, now=now)
+        except EvidenceTooLarge as refused:
+            return await refuse(413, f"The file is too large: at most {_megabytes(refused.extra['max_bytes'])} MB "
+                                     "can be sent. Nothing was kept.")
+        except EvidenceTypeRefused as refused:
+            return await refuse(422, f"This kind of file ({refused.extra['detected_type']}) is not accepted: "
+                                     "programs and scripts are refused, whatever their name. Nothing was kept.")
+        except EvidenceEmpty:
+            return await refuse(422, "The file is empty: nothing was kept.")
+        await form.drain()
+        received = {"filename": part.filename, "size": added["size"], "detected_type": added["detected_type"],
+                    "sha256": added["sha256"]}
+        return await _show_status(platform, keyring, channel, holder, code, status_code=201, received=received)
+    return await _guarded(work)

@@ -39,7 +39,9 @@ from .schemas import (
 # Every public route is throttled per address, and closed (503) where no receiving institution is set.
 router = APIRouter(prefix="/v1/public", tags=["public channel"], responses=problem_responses(TooManyRequests, 503))
 institution_router = APIRouter(prefix="/v1/complaints/{complaint_id}/public-messages", tags=["public channel"])
-EVIDENCE_PATH = "/v1/public/evidence"
+# The uploads' path pattern, for the platform's body limit (``larger_bodies``): the JSON API's route and the
+# HTML form's (``/public/evidence``, in pages.py). Both enforce the channel's own limit as the file streams.
+EVIDENCE_PATH = r"/(v1/)?public/evidence"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 # Declared as an API-key scheme so the OpenAPI document says how the code is sent.

@@ -425,6 +425,16 @@ async def add_evidence(platform: Platform, store: Any, keyring: KeyRing, *, hold
     return body
 
 
+def new_upload_token(channel: PublicChannel, *, holder: Holder, now: datetime) -> str:
+    return domain.upload_token(channel.signing_key, complaint_id=holder.complaint_id, issued_at=now)
+
+
+def check_upload_token(channel: PublicChannel, *, holder: Holder, token: str, now: datetime) -> None:
+    """The HTML evidence form's token (``now`` is the wall clock); it lives as long as the complaint form's."""
+    domain.check_upload_token(channel.signing_key, token=token, complaint_id=holder.complaint_id, now=now,
+                              max_seconds=channel.settings.public_form_max_seconds)
+
+
 async def withdraw(session: AsyncSession, platform: Platform, keyring: KeyRing, *, holder: Holder,
                    choices: Sequence[str], now: datetime) -> WithdrawalOut:
     """Withdraws, from now, every consent the choices stand for (each through ``consent.service``, which
