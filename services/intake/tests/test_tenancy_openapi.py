@@ -1,19 +1,26 @@
 """Another institution gets 404 on every route about one of intake's records, whatever the route.
 
-The test walks intake's own OpenAPI document, so a route added later cannot escape it: every operation
-whose path names a record is called, with a valid request, as a second institution holding every scope,
-on records the first institution really has. A new path parameter without a maker below, or a body
-the minimal generator cannot build, fails the test by name: add a maker (or a body) here.
+The tests walk intake's own OpenAPI document, so a route added later cannot escape them: every operation
+whose path names a record, and every operation whose request body names one (a property ending in
+``_id`` or ``_ids``, such as ``POST /v1/filings``'s ``complaint_id`` or ``POST /v1/transfers``'s
+``grant_id`` and ``referral_id``), is called with a valid request, as a second institution holding every
+scope, on records the first institution really has. A new path parameter or body field without a maker
+below, or a body the minimal generator cannot build, fails the test by name: add a maker (or a body) here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import select
+
+from comitas_shared.db import Database
 
 Maker = Callable[[httpx.AsyncClient, dict[str, str], Any], Awaitable[str]]
 
@@ -123,6 +130,11 @@ MAKERS: dict[str, Maker] = {
     "consent_id": _consent, "grant_id": _grant, "evidence_id": _evidence, "filing_record_id": _filing_record,
     "measure_id": _measure, "subscription_id": _subscription,
 }
+# Request-body properties that name an institution of the directory (a referral's or a disclosure's
+# recipient), not a record of one: they are not tried with the first institution's ids.
+INSTITUTION_FIELD = re.compile(r"(^|_)institution_ids?$")
+# A request-body property that names a record under another name than the path parameter above.
+BODY_ALIASES: dict[str, str] = {}
 # Operations that need more than the generator gives (a header, a body it cannot build).
 HEADERS = {"Comitas-Purpose": "tenancy check", "Idempotency-Key": "tenancy-walk"}
 BODIES: dict[tuple[str, str], Any] = {
@@ -137,24 +149,69 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def minimal(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
-    """The smallest value that validates against ``schema``: required properties only."""
+def names_a_record(name: str) -> bool:
+    return name.endswith(("_id", "_ids")) and not INSTITUTION_FIELD.search(name)
+
+
+def record_id(name: str, ids: dict[str, str]) -> str | list[str]:
+    """The first institution's id for a body property naming a record (a list of one for ``*_ids``)."""
+    key = name[:-1] if name.endswith("_ids") else name
+    key = BODY_ALIASES.get(key, key)
+    assert key in ids, f"the request-body property {name!r} names a record: add a maker (or an alias) for it"
+    return [ids[key]] if name.endswith("_ids") else ids[key]
+
+
+def record_fields(spec: dict[str, Any], schema: dict[str, Any], at: str = "") -> list[str]:
+    """Where ``schema`` names a record, as JSON pointers (``-`` for any item of an array): every property
+    ending in ``_id`` or ``_ids``, however deep, through arrays, unions and references."""
+    schema = _resolve(spec, schema)
+    found: list[str] = []
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            found += [f for f in record_fields(spec, option, at) if f not in found]
+    for name, value in (schema.get("properties") or {}).items():
+        if names_a_record(name):
+            found.append(f"{at}/{name}")
+        found += record_fields(spec, value, f"{at}/{name}")
+    if "items" in schema:
+        found += record_fields(spec, schema["items"], f"{at}/-")
+    return found
+
+
+def _at(value: Any, pointer: str) -> list[Any]:
+    """The values at ``pointer`` in ``value`` (every item for ``-``); [] where nothing is there."""
+    values = [value]
+    for part in pointer.strip("/").split("/"):
+        if part == "-":
+            values = [item for v in values if isinstance(v, list) for item in v]
+        else:
+            values = [v[part] for v in values if isinstance(v, dict) and part in v]
+    return values
+
+
+def minimal(spec: dict[str, Any], schema: dict[str, Any], ids: dict[str, str] | None = None) -> Any:
+    """The smallest value that validates against ``schema``: required properties only, and, given the
+    first institution's ``ids``, every property naming a record, set to the first institution's id."""
     schema = _resolve(spec, schema)
     for key in ("anyOf", "oneOf"):
         if key in schema:
             options = [s for s in schema[key] if _resolve(spec, s).get("type") != "null"]
-            return minimal(spec, options[0])
+            return minimal(spec, options[0], ids)
     if "allOf" in schema:
-        return minimal(spec, schema["allOf"][0])
+        return minimal(spec, schema["allOf"][0], ids)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        return {name: minimal(spec, schema["properties"][name]) for name in schema.get("required", [])}
+        properties = schema.get("properties") or {}
+        names = [n for n in properties
+                 if n in schema.get("required", []) or (ids is not None and names_a_record(n))]
+        return {name: record_id(name, ids) if ids is not None and names_a_record(name)
+                else minimal(spec, properties[name], ids) for name in names}
     if kind == "array":
-        return [minimal(spec, schema["items"]) for _ in range(schema.get("minItems", 0))]
+        return [minimal(spec, schema["items"], ids) for _ in range(schema.get("minItems", 0))]
     if kind == "integer":
         return max(schema.get("minimum", 1), 1)
     if kind == "number":
@@ -177,7 +234,17 @@ def minimal(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
     return None
 
 
-def request_for(spec: dict[str, Any], method: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
+def body_record_fields(spec: dict[str, Any], operation: dict[str, Any]) -> list[str]:
+    """Where an operation's request body names a record (JSON pointers); [] without a JSON body."""
+    content = (operation.get("requestBody") or {}).get("content") or {}
+    schema = (content.get("application/json") or {}).get("schema")
+    return record_fields(spec, schema) if schema else []
+
+
+def request_for(spec: dict[str, Any], method: str, path: str, operation: dict[str, Any],
+                ids: dict[str, str]) -> dict[str, Any]:
+    """A valid request for the operation, naming the first institution's records (``ids``) wherever its
+    request body names one; a body property naming a record that the request leaves out fails by name."""
     request: dict[str, Any] = {"headers": dict(HEADERS), "params": {}}
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "query" and parameter.get("required"):
@@ -189,34 +256,108 @@ def request_for(spec: dict[str, Any], method: str, path: str, operation: dict[st
     elif body is not None:
         content = body["content"]
         assert "application/json" in content, f"{method.upper()} {path}: add its body to BODIES"
-        request["json"] = minimal(spec, content["application/json"]["schema"])
+        request["json"] = minimal(spec, content["application/json"]["schema"], ids)
+    for pointer in body_record_fields(spec, operation):
+        values = _at(request.get("json"), pointer)
+        assert values and all(v == record_id(pointer.rsplit("/", 1)[-1], ids) for v in values), \
+            f"{method.upper()} {path}: its body names a record at {pointer}: add a body with the id to BODIES"
     return request
 
 
-async def test_another_institution_gets_404_on_every_operation_about_a_record(stack):
+def operations_of(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, operation) for path, item in spec["paths"].items()
+            for method, operation in item.items() if method in ("get", "post", "put", "patch", "delete")]
+
+
+@pytest.fixture(scope="module")
+async def records(stack) -> tuple[Any, Any, dict[str, Any], dict[str, str]]:
+    """Two institutions, intake's OpenAPI document, and a record of the first for every path parameter
+    and every request-body property that names a record."""
     owner, other = await stack.new_institution(), await stack.new_institution()
     async with httpx.AsyncClient(base_url=stack.intake.url) as http:
         spec = (await http.get("/openapi.json")).json()
-    operations = [(path, method, operation) for path, item in spec["paths"].items()
-                  for method, operation in item.items() if method in ("get", "post", "put", "patch", "delete")]
-    assert not [p for p, _, _ in operations if p.startswith(PUBLIC_PREFIX) and "{" in p], \
-        "a public route must not name a record in its path: the receipt code says which complaint"
+    operations = operations_of(spec)
     needed = {name for path, _, _ in operations for name in re.findall(r"{(\w+)}", path)}
     assert not needed - MAKERS.keys(), f"add a maker for the path parameters {sorted(needed - MAKERS.keys())}"
-
+    fields = {p.rsplit("/", 1)[-1].removesuffix("s") for _, _, o in operations for p in body_record_fields(spec, o)}
+    named = {BODY_ALIASES.get(name, name) for name in fields}
+    assert not named - MAKERS.keys(), f"add a maker for the body properties {sorted(named - MAKERS.keys())}"
     ids: dict[str, str] = {}
     async with await stack.client_for("intake", owner) as api:
         for name, make in MAKERS.items():
-            if name in needed:
+            if name in needed | named:
                 ids[name] = await make(api, ids, other)
+    return owner, other, spec, ids
 
+
+# Columns the outbox relay writes after the fact (publishing what was staged): not a write of the call.
+RELAY_COLUMNS = frozenset({"published_at", "attempts", "last_error"})
+# Written by a background task on its own clock (every 5 minutes), whatever the calls do.
+BACKGROUND_TABLES = frozenset({"audit_checkpoint"})
+
+
+async def rows_of(stack: Any, institution_id: str) -> dict[str, list[str]]:
+    """Every row intake holds for ``institution_id``, table by table (every table with an institution_id
+    column), as text, less the columns the outbox relay fills in later."""
+    from comitas_intake.models import load_all_models, metadata
+
+    load_all_models()
+    database = Database(stack.database_urls["intake"])
+    rows: dict[str, list[str]] = {}
+    try:
+        async with database.transaction() as session:
+            for table in metadata.sorted_tables:
+                if "institution_id" not in table.c or table.name in BACKGROUND_TABLES:
+                    continue
+                columns = [c for c in table.c if c.name not in RELAY_COLUMNS]
+                query = select(*columns).where(table.c.institution_id == institution_id)
+                found = (await session.execute(query)).all()
+                rows[table.name] = sorted(repr(tuple(row)) for row in found)
+    finally:
+        await database.dispose()
+    return rows
+
+
+async def settled_rows_of(stack: Any, institution_id: str, deadline: float = 10.0) -> dict[str, list[str]]:
+    """``rows_of`` once intake's consumers are done with the institution's records (indexing a submitted
+    complaint happens after its request): two reads in a row that agree."""
+    loop = asyncio.get_running_loop()
+    end, previous = loop.time() + deadline, await rows_of(stack, institution_id)
+    while True:
+        await asyncio.sleep(0.3)
+        current = await rows_of(stack, institution_id)
+        if current == previous:
+            return current
+        assert loop.time() < end, "intake's rows for the institution kept changing"
+        previous = current
+
+
+async def rows_before(stack: Any, *institutions: Any) -> dict[str, dict[str, list[str]]]:
+    return {who.institution_id: await settled_rows_of(stack, who.institution_id) for who in institutions}
+
+
+async def nothing_written(stack: Any, before: dict[str, dict[str, list[str]]]) -> None:
+    """Not one row of these institutions was written or changed since ``before``."""
+    for institution_id, rows in before.items():
+        now = await rows_of(stack, institution_id)
+        changed = {t: f"{len(rows[t])} rows before, {len(now[t])} after" for t in rows if rows[t] != now[t]}
+        assert not changed, f"rows of {institution_id} written or changed by the other's calls: {changed}"
+
+
+async def test_another_institution_gets_404_on_every_operation_about_a_record(stack, records):
+    owner, other, spec, ids = records
+    operations = operations_of(spec)
+    assert not [p for p, _, _ in operations if p.startswith(PUBLIC_PREFIX) and "{" in p], \
+        "a public route must not name a record in its path: the receipt code says which complaint"
+
+    before = await rows_before(stack, owner, other)
     called, leaks = 0, []
     async with await stack.client_for("intake", other) as api:
         for path, method, operation in operations:
             if not re.search(r"{\w+}", path):
                 continue
             url = path.format(**ids)
-            response = await api.request(method.upper(), url, **request_for(spec, method, path, operation))
+            response = await api.request(method.upper(), url, **request_for(spec, method, path, operation, ids))
             called += 1
             if response.status_code != 404 or any(v in response.text for v in ids.values() if v not in url):
                 leaks.append(f"{method.upper()} {path}: {response.status_code} {response.text[:200]}")
@@ -224,6 +365,47 @@ async def test_another_institution_gets_404_on_every_operation_about_a_record(st
                 leaks.append(f"{method.upper()} {path}: 404 without problem+json")
     assert not leaks, "\n".join(leaks)
     assert called >= 20  # every record route of intake (complaints, children, evidence, consent...)
+    await nothing_written(stack, before)
+
+
+async def test_another_institution_naming_a_record_in_a_request_body_gets_404_and_writes_nothing(stack, records):
+    """``POST /v1/filings`` with another institution's ``complaint_id``, ``POST /v1/transfers`` with its
+    ``grant_id`` and ``referral_id``, and any operation added later whose request body names a record
+    (found in the OpenAPI document, not listed here): 404 problem+json, no other id of the owner in the
+    answer, and not one row written or changed, neither for the caller nor for the owner; the owner's
+    complaint still lists no filing."""
+    owner, other, spec, ids = records
+    operations = operations_of(spec)
+    naming = [(path, method, operation) for path, method, operation in operations
+              if body_record_fields(spec, operation)]
+    assert not [p for p, _, _ in naming if p.startswith(PUBLIC_PREFIX)], \
+        "a public route must not name a record in its body: the receipt code says which complaint"
+    # The walk finds what it must: the two operations that name a record in their body today.
+    found = {(method, path): body_record_fields(spec, operation) for path, method, operation in naming}
+    assert found[("post", "/v1/filings")] == ["/complaint_id"]
+    assert found[("post", "/v1/transfers")] == ["/grant_id", "/referral_id"]
+
+    before = await rows_before(stack, owner, other)
+    leaks = []
+    async with await stack.client_for("intake", other) as api:
+        for path, method, operation in naming:
+            request = request_for(spec, method, path, operation, ids)
+            url = path.format(**ids)
+            response = await api.request(method.upper(), url, **request)
+            sent = url + repr(request.get("json"))
+            if response.status_code != 404 or any(v in response.text for v in ids.values() if v not in sent):
+                leaks.append(f"{method.upper()} {path} {request.get('json')}: {response.status_code} "
+                             f"{response.text[:300]}")
+            elif response.headers["content-type"] != "application/problem+json":
+                leaks.append(f"{method.upper()} {path}: 404 without problem+json")
+        listed = await api.get("/v1/complaints")
+        assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
+    assert not leaks, "\n".join(leaks)
+
+    await nothing_written(stack, before)
+    async with await stack.client_for("intake", owner) as api:
+        filings = await api.get(f"/v1/complaints/{ids['complaint_id']}/filing-records")
+        assert filings.status_code == 200 and filings.json()["items"] == [], filings.text
 
 
 async def test_lists_of_another_institution_show_none_of_the_owners_records(stack):
