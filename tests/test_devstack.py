@@ -3,8 +3,10 @@ ports of its own and a temporary var directory, driven only through its output, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.timeout(600)
 
 STARTED_WITHIN = 150.0  # generous: start-up imports every service, slow on a loaded 2-core machine
 STOPPED_WITHIN = 20.0
+CHROMIUM = "/usr/bin/chromium"  # Debian's, driven by path: nothing is downloaded
 
 
 class DevStackProcess:
@@ -88,6 +92,54 @@ def assert_private(var: Path) -> None:
     assert seen > 10  # the databases, the NATS store and the logs were all looked at
 
 
+def printed_officer(output: str, portal: str, institution: str) -> tuple[str, str]:
+    """The e-mail address and password the banner prints for ``institution``'s liaison officer, in its
+    "Liaison officers (sign in at <portal>)" table."""
+    heading = f"Liaison officers (sign in at {portal}):"
+    assert heading in output, output
+    table = output.split(heading, 1)[1].split("\n\n", 1)[0]
+    found = re.search(rf"^ +{re.escape(institution)} +(\S+@\S+) +(\S+)$", table, re.MULTILINE)
+    assert found, table
+    return found.group(1), found.group(2)
+
+
+async def today_in_chromium(portal: str, email: str, password: str) -> dict[str, object]:
+    """Opens the portal's URL in Chromium as a person would, signs in through identity's form with the
+    printed credentials, and reads what *Today* shows."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                   args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            page = await (await browser.new_context(locale="en-GB")).new_page()
+            await page.goto(f"{portal}/")
+            async with page.expect_navigation():
+                await page.get_by_role("link", name="Sign in").click()
+            await page.get_by_label("E-mail address").fill(email)
+            await page.get_by_label("Password").fill(password)
+            async with page.expect_navigation(url=f"{portal}/"):
+                await page.get_by_role("button", name="Sign in").click()
+            waiting = page.locator("#referrals li a")
+            # The referral's acknowledgement deadline reaches notifications through NATS after the referral
+            # was sent: Today shows it when it is there, without a reload (server-sent events).
+            deadline = page.locator("#deadlines tbody tr")
+            await deadline.first.wait_for(timeout=30_000)
+            return {"url": page.url, "title": await page.title(),
+                    "heading": await page.locator("h1").inner_text(),
+                    "today": await page.locator("h1 .sub").inner_text(),
+                    "header": await page.locator("header").inner_text(),
+                    "waiting": [(await link.inner_text(), await link.get_attribute("href"))
+                                for link in await waiting.all()],
+                    "states": await page.locator("#referrals li .tag").all_inner_texts(),
+                    "deadlines": [[await cell.inner_text() for cell in await row.locator("td").all()]
+                                  for row in await deadline.all()],
+                    "deadline_tags": await deadline.locator(".tag").all_inner_texts(),
+                    "deadline_links": [await link.get_attribute("href") for link in await deadline.locator("a").all()]}
+        finally:
+            await browser.close()
+
+
 def _token(http: httpx.Client, identity: str, client_id: str, secret: str, scope: str) -> str:
     answer = http.post(f"{identity}/oauth/token", data={"grant_type": "client_credentials", "scope": scope},
                        auth=(client_id, secret))
@@ -97,6 +149,11 @@ def _token(http: httpx.Client, identity: str, client_id: str, secret: str, scope
 
 def test_run_serves_the_stack_stops_on_ctrl_c_and_keeps_its_data(
         tmp_path: Path, dev_env: tuple[dict[str, str], dict[str, int]]) -> None:
+    """``make run`` (``comitas-dev run``) serves every service, prints the demo credentials and seeds the demo
+    cases; the web client's URL and the ombudsperson's liaison officer's e-mail and password are printed,
+    and opening that URL in Chromium and signing in with them shows *Today* with the commission's referral
+    waiting and its acknowledgement deadline (issue 13, item 6). Ctrl-C stops everything; a second run
+    keeps the data and seeds nothing again."""
     env, ports = dev_env
     var = tmp_path / "var"
     started = [s.name for s in devstack.SERVICES if s.available]
@@ -150,6 +207,39 @@ def test_run_serves_the_stack_stops_on_ctrl_c_and_keeps_its_data(
             waiting = http.get(f"http://127.0.0.1:{ports['referral']}/v1/referrals/{seeded['referral_id']}",
                                headers={"Authorization": f"Bearer {token}"})
             assert waiting.status_code == 200 and waiting.json()["state"] == "sent", waiting.text
+
+        # `make run`'s promise (issue 13, item 6): the banner gives the web client's URL and the officer's
+        # credentials; opening the URL and signing in with them shows Today with that referral waiting.
+        portal = f"http://127.0.0.1:{ports['portal']}"
+        assert re.search(rf"^ +web client +{re.escape(portal)} ", first.output, re.MULTILINE), first.output
+        email, password = printed_officer(first.output, portal, "Demo Ombudsperson Office")
+        assert {"email": email, "password": password} == {
+            k: ombudsperson["liaison_officer"][k] for k in ("email", "password")}
+        assert email == "liaison.officer@ombudsperson.example.org"
+        today = asyncio.run(today_in_chromium(portal, email, password))
+        assert today["url"] == f"{portal}/" and today["title"] == "Today · Comitas", today
+        assert today["heading"].startswith("Today"), today
+        assert "Demo Liaison Officer" in today["header"], today
+        assert today["waiting"] == [("A referral from Demo Regional Human Rights Commission",
+                                     f"/referrals/{seeded['referral_id']}")], today
+        assert today["states"] == ["sent"], today
+        # With its acknowledgement deadline: the rule, the last day where the recipient counts it, the days left.
+        with httpx.Client(timeout=10) as http:
+            token = _token(http, identity, ombudsperson["client_id"], ombudsperson["client_secret"], "deadlines:read")
+            counted = http.get(f"http://127.0.0.1:{ports['notifications']}/v1/deadlines",
+                               params={"case_ref": seeded["referral_id"]},
+                               headers={"Authorization": f"Bearer {token}"})
+        assert counted.status_code == 200, counted.text
+        (acknowledgement,) = counted.json()["items"]
+        last_day = date.fromisoformat(acknowledgement["last_day"])
+        shown_today = datetime.strptime(today["today"], "%b %d, %Y").date()
+        assert today["deadlines"] == [[
+            f"Referral {seeded['referral_id'][:8]}: the recipient is to acknowledge coming",
+            f"{last_day:%b} {last_day.day}, {last_day.year} (Europe/Athens)", str((last_day - shown_today).days),
+            "the recipient's acknowledgement period (5 working days), its directory entry"]], today
+        assert today["deadline_tags"] == ["coming"], today
+        # The deadline's case is a referral: its link opens the referral's page (not a complaint's).
+        assert today["deadline_links"] == [f"/referrals/{seeded['referral_id']}"], today
         assert first.interrupt() == 0, first.output
     finally:
         first.kill()

@@ -83,7 +83,9 @@ async def test_every_page_passes_axe_and_reads_on_a_phone(portal, chromium):
     case_path = case_url.removeprefix(portal.url)
     pages = [("today", "/"), ("cases", "/cases"), ("new-complaint", "/cases/new"), ("case", case_path),
              ("refer", f"{case_path}/refer"), ("mla", "/mla"), ("settings", "/settings"),
-             ("not-found", "/cases/cmp_not_there"), ("signed-out", "/auth/signed-out")]
+             ("not-found", "/cases/cmp_not_there"),
+             ("sign-in-failed", "/auth/callback?error=access_denied&error_description=The+officer+declined"),
+             ("signed-out", "/auth/signed-out")]
     for name, url in pages:
         await page.goto(f"{portal.url}{url}")
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), name
@@ -119,3 +121,85 @@ async def test_an_expired_token_is_refreshed_behind_the_officer_s_back(portal, c
     assert after.token_jti != before.token_jti
     assert not JWT.search(await storage_of(context, page))
     await context.close()
+
+
+async def test_the_mla_pages_pass_axe_and_read_on_a_phone(portal, chromium):
+    """The mutual legal assistance pages, each in the state a person meets it, have no serious or critical
+    axe-core violation and no sideways scrolling on a phone: France's central authority drafts a request to
+    Brazil's (first refused for its language, the field marked), sees it checked against UNTOC art. 18 and
+    issues it; Brazil's officer opens it, cites a ground that the convention does not list (refused) and
+    acknowledges it."""
+    france, brazil = portal.officers[2], portal.officers[3]
+    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True,
+             "has_touch": True}
+    fr_context = await chromium.new_context(locale="en-GB", **phone)
+    br_context = await chromium.new_context(locale="en-GB", **phone)
+    fr, br = await fr_context.new_page(), await br_context.new_page()
+
+    async def checked(page, name: str) -> None:
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), name
+        assert await axe_violations(page) == [], name
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / f"phone-{name}.png"), full_page=True)
+
+    await playwright_sign_in(fr, portal, france)
+    await fr.goto(f"{portal.url}/mla")
+    await checked(fr, "mla-empty")
+
+    # The draft form, refused by mla for its language: the error next to the field, the summary on top.
+    await fr.get_by_label("Requested central authority", exact=True).select_option(brazil.institution_id)
+    await fr.get_by_label("Legal basis", exact=True).select_option("untoc_art18")
+    for label, text in (
+            ("Authority conducting the proceedings", "Parquet national financier, Paris"),
+            ("Its functions (investigating judge, public prosecutor…)", "public prosecutor"),
+            ("Subject of the proceedings", "Laundering of the proceeds of an organised trafficking network"),
+            ("Offence", "Money laundering"),
+            ("Summary of the facts", "Between 2023 and 2025 a criminal group moved funds through accounts "
+                                     "opened in São Paulo."),
+            ("Purpose of the request", "To trace the funds and establish who controls the accounts."),
+            ("What exactly is asked", "Statements of account 0001-2345 at Banco Exemplo, 2023 to 2025."),
+            ("Language the request is written in (two-letter code)", "p1")):
+        await fr.get_by_label(label, exact=True).fill(text)
+    await fr.get_by_label("Assistance asked", exact=True).select_option("bank_records")
+    async with fr.expect_navigation():
+        await fr.get_by_role("button", name="Save the draft").click()
+    assert "The request was not drafted." in await fr.get_by_role("alert").inner_text()
+    language = fr.get_by_label("Language the request is written in (two-letter code)", exact=True)
+    assert await language.get_attribute("aria-invalid") == "true"
+    assert await language.get_attribute("aria-describedby") == "err-language"
+    await checked(fr, "mla-draft-refused")
+
+    await language.fill("pt")
+    async with fr.expect_navigation(url=re.compile(r".*/mla/[^/?]+\?done=drafted")):
+        await fr.get_by_role("button", name="Save the draft").click()
+    request_url = fr.url.split("?")[0]
+    assert await fr.locator("#mla-state").inner_text() == "draft"
+    assert await fr.locator("#mla-complete").inner_text() == "Complete: nothing essential is missing."
+    await checked(fr, "mla-request-draft")
+
+    async with fr.expect_navigation(url=re.compile(r".*\?done=issue")):
+        await fr.get_by_role("button", name="Issue the request").click()
+    assert await fr.locator("#mla-state").inner_text() == "issued"
+    await checked(fr, "mla-request-issued")
+    await fr.goto(f"{portal.url}/mla")
+    assert await fr.locator("table tbody tr").count() == 1
+    await checked(fr, "mla-list")
+
+    # Brazil's side: the answers it may give, a refusal on a ground the basis does not list, the acknowledgement.
+    await playwright_sign_in(br, portal, brazil)
+    await br.goto(request_url)
+    assert await br.locator("#mla-state").inner_text() == "issued"
+    await checked(br, "mla-request-received")
+    await br.get_by_label("Ground for refusal (code of the legal basis)", exact=True).fill("no_such_ground")
+    await br.get_by_label("Reasons", exact=True).fill("Not a ground of the convention.")
+    await br.get_by_role("button", name="Refuse").click()
+    await br.get_by_role("alert").wait_for()
+    assert "no_such_ground: not a ground for refusal" in await br.get_by_role("alert").inner_text()
+    assert await br.locator("#mla-state").inner_text() == "issued"
+    await checked(br, "mla-request-refusal-refused")
+    async with br.expect_navigation(url=re.compile(r".*\?done=acknowledge")):
+        await br.get_by_role("button", name="Acknowledge").click()
+    assert await br.locator("#mla-state").inner_text() == "acknowledged"
+    await checked(br, "mla-request-acknowledged")
+    await fr_context.close()
+    await br_context.close()

@@ -107,6 +107,7 @@ async def test_refer_a_case_to_another_institution_and_see_it_accepted(portal, c
 
     await waiting.first.wait_for(timeout=LIVE_WAIT_MS)  # no reload: the page updated itself
     await shot(b, "today")
+    assert await axe_violations(b) == []  # Today with a referral waiting, as the live update left it
 
     # A watches Today while B answers.
     await a.goto(f"{portal.url}/")
@@ -132,6 +133,7 @@ async def test_refer_a_case_to_another_institution_and_see_it_accepted(portal, c
 
     await a.locator("#sent li .tag", has_text="accepted").first.wait_for(timeout=LIVE_WAIT_MS)
     await shot(a, "today-accepted")
+    assert await axe_violations(a) == []  # Today with the sent referral, now accepted
 
     # A's case page shows the referral in its timeline; B's officer still cannot open A's case.
     await a.goto(case_url)

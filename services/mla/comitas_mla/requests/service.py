@@ -733,13 +733,14 @@ async def _set_state(session: AsyncSession, ctx: Ctx, row: MlaRequest, deadline:
 
 async def _announce(session: AsyncSession, ctx: Ctx, row: MlaRequest, deadline: RequestDeadline, now: datetime) -> None:
     """``comitas.deadline.requested`` to each authority: the requested one must act, the requesting one
-    follows up. A confidential request's deadline names neither its basis nor its reference."""
+    follows up. ``case_ref`` is the request's id (what its page is found by, as for every case kind); a
+    confidential request's deadline names neither its basis nor its reference."""
     if row.confidential:
         title, case_ref, mechanism, rule = f"MLA request time limit ({row.id[:8]})", row.id, None, {}
         calendar = f"counted in {deadline.time_zone}"
     else:
         title = f"{deadline.title}: {row.reference} ({row.requesting_state} to {row.requested_state})"
-        case_ref, mechanism, rule, calendar = row.reference, row.basis, deadline.rule, deadline.calendar
+        case_ref, mechanism, rule, calendar = row.id, row.basis, deadline.rule, deadline.calendar
     for institution in (row.requesting_institution_id, row.requested_institution_id):
         await add_event(session, tables, DEADLINE_REQUESTED.build(
             source=ctx.platform.source, subject=row.id, institution_id=institution, time=now,
