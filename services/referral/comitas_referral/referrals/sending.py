@@ -126,6 +126,8 @@ async def send(platform: Platform, ctx: service.Ctx, intake: Intake, *, principa
                              "resumes with the same referral, and intake answers the same disclosure",
                              referral_id=referral_id) from exc
     except Problem as exc:
+        # Named like every other refusal of a send, so the caller can find the failed attempt.
+        exc.extra.setdefault("referral_id", referral_id)
         await _fail(database, sender, referral_id, exc.status, exc.body(), now)
         raise
     if answer.status != 201:
