@@ -28,6 +28,26 @@ from comitas_shared.testing import NatsServer, ServedApp, drop_database, fresh_d
 
 ALL_SCOPES = sorted(s for s in SCOPES if s != "admin")
 
+# PostgreSQL connections in tests. Two workers' stacks, the module fixtures' services, the extra replicas
+# and processes some tests start, and the cluster tests' twelve replicas share one server whose
+# max_connections is 100. An engine keeps its pool_size connections open once a burst has used them, so
+# what decides is how many each one keeps: two, with room for eight in a burst (a request waits for a
+# connection rather than being refused by the server). Settings given explicitly win over these, and
+# the processes tests start inherit them.
+TEST_POOL_SIZE, TEST_MAX_OVERFLOW = 2, 6
+for _service in ("IDENTITY", "INTAKE", "NOTIFICATIONS", "REFERRAL", "MLA", "PORTAL"):
+    os.environ.setdefault(f"COMITAS_{_service}_DATABASE_POOL_SIZE", str(TEST_POOL_SIZE))
+    os.environ.setdefault(f"COMITAS_{_service}_DATABASE_MAX_OVERFLOW", str(TEST_MAX_OVERFLOW))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` (``make test``) with the slow files first (tests/scheduling.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.scheduling import LongestFirstFileScheduling
+
+    return LongestFirstFileScheduling(config, log)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def span_exporter() -> InMemorySpanExporter:
@@ -233,10 +253,10 @@ async def stack(nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactor
 
     identity = ServedApp(None)
     issuer = identity.url
-    # Pools that keep few idle connections: two workers' stacks, and the extra replicas some tests start,
-    # share one PostgreSQL whose max_connections is 100 (intake's own default keeps 20).
+    # Pools that keep few idle connections (see TEST_POOL_SIZE).
     common: dict[str, Any] = {"environment": "test", "nats_url": nats_server.url, "issuer": issuer,
-                              "outbox_poll_seconds": 0.2, "database_pool_size": 5, "database_max_overflow": 15}
+                              "outbox_poll_seconds": 0.2, "database_pool_size": TEST_POOL_SIZE,
+                              "database_max_overflow": TEST_MAX_OVERFLOW}
     identity.app = create_identity(IdentitySettings(database_url=urls["identity"], public_url=issuer, **common))
     await identity.start()
     intake = await ServedApp(create_intake(IntakeSettings(database_url=urls["intake"], **common))).start()

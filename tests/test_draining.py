@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,7 @@ async def _submit(http: httpx.AsyncClient, replica: Replica, token: str) -> str:
 
 async def test_sigterm_turns_readyz_503_serves_on_then_exits_0_losing_nothing_and_a_second_signal_cuts_it_short(
         stack: Any, intake_env: dict[str, str], tmp_path: Path) -> None:
+    started = datetime.now(UTC) - timedelta(seconds=5)  # the events looked for are stored after it
     owner = await stack.new_institution()
     token = await stack.token(owner, "complaints:submit complaints:read")
     replica = Replica(intake_env, tmp_path / "intake.log")
@@ -155,7 +157,7 @@ async def test_sigterm_turns_readyz_503_serves_on_then_exits_0_losing_nothing_an
 
                     async def published(complaint: str = complaint) -> bool:
                         return await nats_message_about(stack.nats.url, "events.complaint.submitted",
-                                                        complaint) is not None
+                                                        complaint, since=started) is not None
 
                     await successor.until(f"the event of {complaint}", published, timeout=60)
                 successor.process.send_signal(signal.SIGTERM)

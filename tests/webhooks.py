@@ -5,6 +5,7 @@ events (structured mode from a webhook, binary mode from NATS headers)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import nats
@@ -43,13 +44,19 @@ def cloudevent_from_nats(headers: Mapping[str, str], data: bytes) -> BaseCloudEv
     return from_binary(HTTPMessage(headers=dict(headers), body=data), JSONFormat())
 
 
-async def nats_messages(nats_url: str, subject: str, *, stream: str = "EVENTS") -> list[tuple[dict[str, str], bytes]]:
-    """Every message on ``subject`` in ``stream`` so far, as (headers, data), read with an ephemeral
-    consumer that acks nothing, so no service's consumer is disturbed."""
+async def nats_messages(nats_url: str, subject: str, *, stream: str = "EVENTS",
+                        since: datetime | None = None) -> list[tuple[dict[str, str], bytes]]:
+    """Every message on ``subject`` in ``stream`` so far (or stored since ``since``: late in a session the
+    stream holds thousands), as (headers, data), read with an ephemeral consumer that acks nothing, so no
+    service's consumer is disturbed."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
         config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30)
+        if since is not None:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, ack_policy=AckPolicy.NONE,
+                                    inactive_threshold=30,
+                                    opt_start_time=since.astimezone(UTC))
         subscription = await js.pull_subscribe(subject, durable=None, stream=stream, config=config)
         found: list[tuple[dict[str, str], bytes]] = []
         while (pending := (await subscription.consumer_info()).num_pending) > 0:
@@ -61,9 +68,11 @@ async def nats_messages(nats_url: str, subject: str, *, stream: str = "EVENTS") 
         await nc.close()
 
 
-async def nats_message_about(nats_url: str, subject: str, record_id: str) -> tuple[dict[str, str], bytes] | None:
-    """The message on ``subject`` whose ``ce-subject`` is ``record_id``, if it has been published."""
-    for headers, data in await nats_messages(nats_url, subject):
+async def nats_message_about(nats_url: str, subject: str, record_id: str,
+                             since: datetime | None = None) -> tuple[dict[str, str], bytes] | None:
+    """The message on ``subject`` whose ``ce-subject`` is ``record_id``, if it has been published (since
+    ``since``, when given)."""
+    for headers, data in await nats_messages(nats_url, subject, since=since):
         if decode_header_value(headers.get("ce-subject", "")) == record_id:
             return headers, data
     return None
