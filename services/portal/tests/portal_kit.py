@@ -65,7 +65,11 @@ async def sign_in(http: httpx.AsyncClient, portal: Portal, officer: Officer, *,
     assert answer.status_code in (302, 303), answer.text
     callback = await http.get(answer.headers["location"], follow_redirects=False)
     assert callback.status_code == 303, callback.text
-    return await http.get(f"{portal.url}{callback.headers['location']}")
+    page = await http.get(f"{portal.url}{callback.headers['location']}")
+    # Said in full when it is not the page: a redirect back to sign-in has an empty body.
+    assert page.status_code == 200, (page.status_code, dict(page.headers), callback.headers.get("set-cookie"),
+                                     page.text[:500])
+    return page
 
 
 async def playwright_sign_in(page: Any, portal: Portal, officer: Officer) -> None:

@@ -127,8 +127,8 @@ async def test_the_mla_pages_pass_axe_and_read_on_a_phone(portal, chromium):
     """The mutual legal assistance pages, each in the state a person meets it, have no serious or critical
     axe-core violation and no sideways scrolling on a phone: France's central authority drafts a request to
     Brazil's (first refused for its language, the field marked), sees it checked against UNTOC art. 18 and
-    issues it; Brazil's officer opens it, cites a ground that the convention does not list (refused) and
-    acknowledges it."""
+    issues it; Brazil's officer opens it, cites a ground that the convention does not list (refused, the
+    grounds it lists said at the field, what was typed kept) and acknowledges it."""
     france, brazil = portal.officers[2], portal.officers[3]
     phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True,
              "has_touch": True}
@@ -163,10 +163,14 @@ async def test_the_mla_pages_pass_axe_and_read_on_a_phone(portal, chromium):
     await fr.get_by_label("Assistance asked", exact=True).select_option("bank_records")
     async with fr.expect_navigation():
         await fr.get_by_role("button", name="Save the draft").click()
-    assert "The request was not drafted." in await fr.get_by_role("alert").inner_text()
+    assert await fr.get_by_role("alert").locator("p").all_inner_texts() == [
+        "The request was not drafted.", "Please correct what is marked."]
     language = fr.get_by_label("Language the request is written in (two-letter code)", exact=True)
     assert await language.get_attribute("aria-invalid") == "true"
     assert await language.get_attribute("aria-describedby") == "err-language"
+    assert await fr.locator("#err-language").inner_text() == "Use a two-letter language code, such as fr."
+    assert await language.input_value() == "p1"  # what was typed is kept
+    assert await fr.get_by_label("Offence", exact=True).input_value() == "Money laundering"
     await checked(fr, "mla-draft-refused")
 
     await language.fill("pt")
@@ -194,7 +198,13 @@ async def test_the_mla_pages_pass_axe_and_read_on_a_phone(portal, chromium):
     await br.get_by_label("Reasons", exact=True).fill("Not a ground of the convention.")
     await br.get_by_role("button", name="Refuse").click()
     await br.get_by_role("alert").wait_for()
-    assert "no_such_ground: not a ground for refusal" in await br.get_by_role("alert").inner_text()
+    ground = br.get_by_label("Ground for refusal (code of the legal basis)", exact=True)
+    assert await ground.get_attribute("aria-describedby") == "err-ground"
+    assert await br.locator("#err-ground").inner_text() == (
+        "This is not a ground for refusal under the request's legal basis. Its grounds are: not_in_conformity, "
+        "essential_interests, domestic_law_bars, contrary_to_legal_system.")
+    assert await ground.input_value() == "no_such_ground"
+    assert await br.get_by_label("Reasons", exact=True).input_value() == "Not a ground of the convention."
     assert await br.locator("#mla-state").inner_text() == "issued"
     await checked(br, "mla-request-refusal-refused")
     async with br.expect_navigation(url=re.compile(r".*\?done=acknowledge")):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..i18n import N_
+from ..problems import Refusal, allowed_param, state_param
 from ..sessions.service import Officer
 from ..upstream import Unreachable, Upstream, UpstreamProblem, optional
 
@@ -24,6 +26,49 @@ REQUESTED_ACTIONS = {"issued": ("acknowledge", "clarification-requests", "refuse
                      "in_execution": ("execute",)}
 ACTIONS = {"issue", "withdraw", "clarifications", "acknowledge", "clarification-requests", "recognise", "execute",
            "refuse"}
+
+# Where mla's JSON pointers (RequestCreate, the actions' bodies) land on the portal's forms.
+DRAFT_FIELDS = {
+    "/requested_institution_id": "requested", "/basis": "basis", "/language": "language",
+    "/conducting_authority": "conducting_authority", "/conducting_authority/functions": "conducting_functions",
+    "/proceedings": "proceedings_subject", "/proceedings/nature": "proceedings_nature",
+    "/offences": "offence", "/summary_of_facts": "summary_of_facts", "/purpose": "purpose",
+    "/assistance": "assistance_description", "/assistance/0/type": "assistance_type",
+}
+ACTION_FIELDS = {
+    "withdraw": {"/reason": "reason"}, "clarifications": {"/answer": "answer"},
+    "clarification-requests": {"/questions": "questions"},
+    "refuse": {"/grounds": "ground", "/grounds/0/code": "ground", "/grounds/0/text": "reasons"},
+}
+# What a person is told, by field and kind of error ("*": any kind), where the generic words say too little.
+FIELD_MESSAGES = {
+    ("language", "*"): N_("Use a two-letter language code, such as fr."),
+    ("requested", "missing"): N_("Choose the central authority you are asking."),
+    ("basis", "missing"): N_("Choose the legal basis of the request."),
+    ("ground", "missing"): N_("Give the code of the ground for refusal, as the legal basis lists it."),
+    ("reasons", "missing"): N_("Give the reasons for the refusal."),
+    ("reason", "missing"): N_("Say why the request is withdrawn."),
+    ("answer", "missing"): N_("Write the answer to the questions."),
+    ("questions", "missing"): N_("Write what needs clarifying."),
+}
+# mla's own refusals (the problem's type), on the field they concern.
+REFUSALS = {
+    # An unknown basis as well as one that does not bind the two states.
+    "basis-not-available": Refusal("basis", N_("This legal basis cannot be used between the two states: choose "
+                                               "another one from the list.")),
+    "requested-not-a-central-authority": Refusal(
+        "requested", N_("This is not an active central authority: choose one from the list.")),
+    "same-state": Refusal("requested", N_("This authority is of your own state: legal assistance is asked of "
+                                          "another state's central authority.")),
+    "not-a-central-authority": Refusal("", N_("Only a central authority may draft a request.")),
+    "refusal-ground-not-in-basis": Refusal(
+        "ground", N_("This is not a ground for refusal under the request's legal basis. Its grounds are: "
+                     "%(allowed)s."), allowed_param),
+    "refusal-ground-required": Refusal("ground", N_("Cite at least one ground for refusal.")),
+    "invalid-transition": Refusal("", N_("This action is not possible while the request is %(state)s."),
+                                  state_param),
+    "not-this-partys-action": Refusal("", N_("This action is for the other side of the request.")),
+}
 
 
 async def overview(upstream: Upstream, officer: Officer) -> dict[str, Any]:
