@@ -234,7 +234,7 @@ def test_run_serves_the_stack_stops_on_ctrl_c_and_keeps_its_data(
         last_day = date.fromisoformat(acknowledgement["last_day"])
         shown_today = datetime.strptime(today["today"], "%b %d, %Y").date()
         assert today["deadlines"] == [[
-            f"Referral {seeded['referral_id'][:8]}: the recipient is to acknowledge coming",
+            f"Referral {seeded['referral_id'][:8]}: Demo Ombudsperson Office is to acknowledge coming",
             f"{last_day:%b} {last_day.day}, {last_day.year} (Europe/Athens)", str((last_day - shown_today).days),
             "the recipient's acknowledgement period (5 working days), its directory entry"]], today
         assert today["deadline_tags"] == ["coming"], today

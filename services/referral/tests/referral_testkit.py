@@ -55,6 +55,7 @@ class Party:
     referral: httpx.AsyncClient
     intake: httpx.AsyncClient
     opened: list[httpx.AsyncClient] = field(default_factory=list)
+    name: str = ""
 
     @property
     def id(self) -> str:
@@ -91,7 +92,8 @@ async def new_party(stack: Any, referral: Referral, name: str, *, country: str =
                     profile: dict[str, Any] | None = None, scope: str | None = None) -> Party:
     """An institution with a client, its directory entry as ``profile`` says (set by itself, with
     directory:manage), and referral's read model caught up with it."""
-    credentials = await stack.new_institution(f"{name} {uuid.uuid4().hex[:4]}", kind=kind, country=country)
+    registered = f"{name} {uuid.uuid4().hex[:4]}"
+    credentials = await stack.new_institution(registered, kind=kind, country=country)
     if profile:
         async with await client(stack, credentials, stack.identity.url, IDENTITY, "directory:manage") as identity:
             changed = await identity.patch(f"/v1/institutions/{credentials.institution_id}", json=profile)
@@ -106,7 +108,7 @@ async def new_party(stack: Any, referral: Referral, name: str, *, country: str =
 
     await eventually(caught_up, timeout=20)
     return Party(credentials, await client(stack, credentials, referral.served.url, REFERRAL, scope),
-                 await client(stack, credentials, stack.intake.url, INTAKE))
+                 await client(stack, credentials, stack.intake.url, INTAKE), name=registered)
 
 
 async def close_parties(*parties: Party) -> None:

@@ -1,6 +1,7 @@
 """Issue 10, acceptance 5 and 6: the acknowledgement deadline counted in the recipient's working days
 (a public holiday of its country skipped) reaches notifications; acknowledging withdraws it and starts
-the response deadline; an unanswered referral is flagged overdue and can still be acknowledged.
+the response deadline; an unanswered referral is flagged overdue and can still be acknowledged. Each
+deadline's title names the institution that must act (both sides see it).
 Withdrawing consent, or erasing the complaint, makes the recipient's next read of the packet fail at
 once, and the recipient is told by event and in the thread."""
 
@@ -71,6 +72,8 @@ async def test_the_acknowledgement_deadline_skips_the_recipient_s_holiday_and_ov
     for party in (b, a):
         found = await eventually(lambda party=party: deadlines_at_notifications(stack, party, key), timeout=20)
         assert found[key]["last_day"] == "2026-12-11", found[key]
+        # Both sides read the same title, which names who must act: the recipient, by its directory name.
+        assert found[key]["title"] == f"Referral {rid[:8]}: {b.name} is to acknowledge", found[key]
 
     clock["at"] = AFTER_THE_DUE_DAY
     late = (await b.referral.get(f"/v1/referrals/{rid}")).json()
@@ -89,6 +92,11 @@ async def test_the_acknowledgement_deadline_skips_the_recipient_s_holiday_and_ov
         return found.get(key, {}).get("state") == "met" and f"referral:{rid}:response" in found
 
     await eventually(acknowledgement_met, timeout=20)
+    response_key = f"referral:{rid}:response"
+    for party in (b, a):
+        found = await eventually(lambda party=party: deadlines_at_notifications(stack, party, response_key),
+                                 timeout=20)
+        assert found[response_key]["title"] == f"Referral {rid[:8]}: {b.name} is to accept or decline"
 
     # A request for information pauses the response deadline; the answer resumes it, days added back.
     clock["at"] = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)

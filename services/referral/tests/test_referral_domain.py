@@ -131,3 +131,25 @@ def test_candidates_are_ranked_by_state_then_subject_then_language_each_with_its
     assert reasons["subject_matter"].matched and "integrity" in reasons["subject_matter"].detail
     unknown = directory.rank(facts, [institution("it_nhri", "IT", ("general",))], sender="x", areas={})
     assert not {r.criterion: r for r in unknown[0].reasons}["subject_matter"].matched
+
+
+def test_a_deadline_s_title_names_who_must_act_and_fits_notifications_title() -> None:
+    """Both sides get the referral's deadlines, so the title names the recipient by its directory name
+    (issue 10's walkthrough: "the recipient is to acknowledge" on the sender's Today read as if the sender
+    had to act); without a name it says "the recipient"; a name too long for notifications' title
+    (max_length 500) is shortened, the verb kept."""
+    from comitas_referral.referrals import deadlines
+
+    rid = "a1703fe6-0000-4000-8000-000000000000"
+    assert (deadlines.title(rid, deadlines.ACKNOWLEDGEMENT, "Demo Regional Human Rights Commission")
+            == "Referral a1703fe6: Demo Regional Human Rights Commission is to acknowledge")
+    assert (deadlines.title(rid, deadlines.RESPONSE, " Demo  Ombudsperson\nOffice ")
+            == "Referral a1703fe6: Demo Ombudsperson Office is to accept or decline")
+    for unknown in (None, "", "   "):
+        assert (deadlines.title(rid, deadlines.ACKNOWLEDGEMENT, unknown)
+                == "Referral a1703fe6: the recipient is to acknowledge")
+        assert (deadlines.title(rid, deadlines.RESPONSE, unknown)
+                == "Referral a1703fe6: the recipient is to accept or decline")
+    long = deadlines.title(rid, deadlines.RESPONSE, "N" * 600)
+    assert len(long) == deadlines.TITLE_LIMIT == 500
+    assert long == f"Referral a1703fe6: {'N' * (500 - 19 - 24 - 1)}… is to accept or decline"

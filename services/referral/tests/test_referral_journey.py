@@ -1,7 +1,10 @@
 """Issue 10, acceptance 1 and 2: institution A refers a complaint to B with the victim's consent; B sees it,
 reads the packet from intake itself (exactly the consented categories, audited), acknowledges, asks for
 information, A answers in the thread, B accepts; both get every event by webhook; a third institution
-finds nothing, neither at referral nor at intake; referral's database holds no identifying data."""
+finds nothing, neither at referral nor at intake; referral's database holds no identifying data. The
+history (``.../transitions``) holds exactly the lifecycle's steps: a send with a message is one step
+(sending → sent), its message the thread's, attested by a receipt of its own (issue 10's walkthrough:
+no duplicate-looking "sent → sent")."""
 
 from __future__ import annotations
 
@@ -59,6 +62,16 @@ async def test_refer_read_acknowledge_ask_answer_accept_with_every_event_at_both
         assert "time limits keep running" in sent["packet"]["notice"]
         assert sent["receipt_sequence"] >= 1 and len(sent["receipt_hash"]) == 64
         assert sent["possible_duplicate_here"] is None
+        # The send is one step of the history, sending → sent by the sender; the message it carried is the
+        # thread's (attested by its own receipt), not a second step "sent → sent".
+        history = (await a.referral.get(f"/v1/referrals/{rid}/transitions")).json()["items"]
+        assert history == [{"id": f"{rid[:24]}-{1:011d}", "action": "send", "from_state": "sending",
+                            "to_state": "sent", "actor_side": "sender", "at": sent["sent_at"],
+                            "receipt_sequence": 1}], history
+        assert (await b.referral.get(f"/v1/referrals/{rid}/transitions")).json()["items"] == history
+        attested = (await a.referral.get(f"/v1/referrals/{rid}/receipts")).json()["receipts"]
+        assert [(r["sequence"], r["transition"]) for r in attested] == [(1, "sent"), (2, "message_posted")]
+        assert sent["receipt_sequence"] == 2
         again = await refer(a, complaint_id, b, key=key, message="Please take this case up.")
         assert again["id"] == rid and again["packet"]["grant_id"] == sent["packet"]["grant_id"]
         grant = sent["packet"]["grant_id"]
@@ -109,8 +122,11 @@ async def test_refer_read_acknowledge_ask_answer_accept_with_every_event_at_both
         assert [(m["author"], m["body"]) for m in thread] == [("sender", "Please take this case up."),
                                                               ("sender", "No lawyer was present.")]
         transitions = (await a.referral.get(f"/v1/referrals/{rid}/transitions")).json()["items"]
-        assert [t["action"] for t in transitions] == ["send", "post_message", "acknowledge", "request_information",
-                                                      "provide_information", "accept"]
+        assert [(t["action"], t["from_state"], t["to_state"], t["actor_side"]) for t in transitions] == [
+            ("send", "sending", "sent", "sender"), ("acknowledge", "sent", "acknowledged", "recipient"),
+            ("request_information", "acknowledged", "acknowledged", "recipient"),
+            ("provide_information", "acknowledged", "acknowledged", "sender"),
+            ("accept", "acknowledged", "accepted", "recipient")]
 
         expected = ["comitas.referral.sent", "comitas.referral.message_posted", "comitas.referral.acknowledged",
                     "comitas.referral.information_requested", "comitas.referral.information_provided",

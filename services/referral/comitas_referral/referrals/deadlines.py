@@ -19,6 +19,9 @@ from comitas_shared.calendars.calendar import Calendar
 from comitas_shared.calendars.counting import CountedDeadline
 
 ACKNOWLEDGEMENT, RESPONSE = "acknowledgement", "response"
+# A deadline's title as notifications keeps it (its deadline and inbox ``title`` columns: max_length 500).
+TITLE_LIMIT = 500
+_VERBS = {ACKNOWLEDGEMENT: "acknowledge", RESPONSE: "accept or decline"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,18 @@ def calendar_of(entry: dict[str, Any]) -> dict[str, Any]:
     """What a referral keeps of its recipient's directory entry to count its periods."""
     return {key: entry.get(key) for key in ("country", "subdivision", "time_zone", "closures",
                                             "acknowledgement_period", "response_period")}
+
+
+def title(referral_id: str, period: str, recipient_name: str | None) -> str:
+    """The deadline's title, naming who must act (the recipient, by its directory name): both sides get
+    it, so "the recipient is to acknowledge" on the sender's list read as if the sender had to. Without
+    a name, "the recipient"; a name too long for ``TITLE_LIMIT`` is shortened, never the verb."""
+    head, tail = f"Referral {referral_id[:8]}: ", f" is to {_VERBS[period]}"
+    who = " ".join((recipient_name or "").split()) or "the recipient"
+    room = TITLE_LIMIT - len(head) - len(tail)
+    if len(who) > room:
+        who = who[:room - 1].rstrip() + "…"
+    return f"{head}{who}{tail}"
 
 
 def today_there(place: dict[str, Any], now: datetime) -> date | None:

@@ -147,6 +147,11 @@ EVENTS: dict[Action, EventType] = {
     Action.POST_MESSAGE: REFERRAL_MESSAGE_POSTED,
 }
 
+# Actions that are not steps of the referral's history (``GET .../transitions``): a message is the thread's
+# (its row there), attested by its own receipt and announced by its event; recorded as a transition it
+# read as a change of state to the same state ("sent → sent" beside the send that carried it).
+NOT_IN_HISTORY: frozenset[Action] = frozenset({Action.POST_MESSAGE})
+
 _SIDE_NAMES = {Side.SENDER: "the sending institution", Side.RECIPIENT: "the receiving institution"}
 _PARTICIPLES = {
     Action.SEND: "sent", Action.FAIL: "marked failed", Action.ACKNOWLEDGE: "acknowledged",

@@ -92,7 +92,8 @@ class InformationRequest(SharedBySenderAndRecipient, table=True):
 
 
 class Transition(SharedBySenderAndRecipient, table=True):
-    """One step of a referral's life: who did what, from which state to which, and its event."""
+    """One step of a referral's life: who did what, from which state to which, and its event. A message
+    posted in the thread is not one (the thread holds it, its receipt attests it)."""
 
     __tablename__ = "referral_transition"
     __table_args__ = (Index("ix_referral_transition_referral_at", "referral_id", "at", "id"),)

@@ -69,7 +69,7 @@ async def get_referral(referral_id: str, session: Session, principal: Reader, no
 
 
 @router.get("/{referral_id}/transitions", response_model=Page[TransitionOut], responses=_404,
-            summary="The referral's history, oldest first")
+            summary="The referral's history, oldest first (its lifecycle's steps; messages: .../messages)")
 async def list_transitions(referral_id: str, session: Session, principal: Reader,
                            page: PageQuery) -> Page[TransitionOut]:
     return await service.list_transitions(session, viewer=principal.institution_id, referral_id=referral_id,

@@ -37,6 +37,7 @@ from comitas_shared.events.catalogue import (
 from comitas_shared.events.outbox import add_event
 from comitas_shared.pagination import Page, PageRequest
 
+from ..directory import service as directory
 from ..models import tables
 from ..receipts import service as receipts
 from . import deadlines, domain, repository
@@ -278,7 +279,8 @@ async def _transition(session: AsyncSession, ctx: Ctx, row: Referral, *, actor: 
                       now: datetime, values: dict[str, Any] | None = None, digests: dict[str, str] | None = None,
                       message_hash: str | None = None, extra: dict[str, Any] | None = None,
                       open_count: int | None = None) -> State:
-    """Decide, change the row conditionally, attest, record, stage the event. Returns the state before."""
+    """Decide, change the row conditionally, attest, record in the history (a message excepted: it is the
+    thread's, ``domain.NOT_IN_HISTORY``), stage the event. Returns the state before."""
     before = State(row.state)
     side = side_of(row, actor)
     if open_count is None and action is Action.PROVIDE_INFORMATION:
@@ -298,12 +300,13 @@ async def _transition(session: AsyncSession, ctx: Ctx, row: Referral, *, actor: 
         event = await add_event(session, tables, domain.event_of(decision.event, _view(row), now=now,
                                                                  source=ctx.platform.source, extra=extra))
         event_id = event.id
-    await repository.add(session, Transition(
-        # Ordered within the referral by its receipt's sequence (two steps of one transaction share ``at``).
-        id=f"{row.id[:24]}-{head.sequence:011d}", referral_id=row.id, sender_institution_id=row.sender_institution_id,
-        recipient_institution_id=row.recipient_institution_id, action=action.value, from_state=before.value,
-        to_state=row.state, actor_institution_id=actor, actor_side=side.value, event_id=event_id,
-        receipt_sequence=head.sequence, at=now))
+    if action not in domain.NOT_IN_HISTORY:
+        await repository.add(session, Transition(
+            # Ordered within the referral by its receipt's sequence (two steps of one transaction share ``at``).
+            id=f"{row.id[:24]}-{head.sequence:011d}", referral_id=row.id,
+            sender_institution_id=row.sender_institution_id, recipient_institution_id=row.recipient_institution_id,
+            action=action.value, from_state=before.value, to_state=row.state, actor_institution_id=actor,
+            actor_side=side.value, event_id=event_id, receipt_sequence=head.sequence, at=now))
     return before
 
 
@@ -495,7 +498,8 @@ def deadline_key(row: Referral, period: str) -> str:
 async def _request_deadline(session: AsyncSession, ctx: Ctx, row: Referral, counted: deadlines.Counted,
                             now: datetime) -> None:
     """``comitas.deadline.requested`` to the recipient (who must answer) and the sender (who follows up),
-    with the counting rule, so notifications counts the same last day and applies the pauses itself."""
+    with the counting rule, so notifications counts the same last day and applies the pauses itself. The
+    title names the recipient as the directory read model knows it now (both sides read it)."""
     place = row.recipient_calendar or {}
     closures = [DirectoryClosure(day=date.fromisoformat(str(c["day"])), name=str(c.get("name") or "closure"),
                                  until=date.fromisoformat(str(c["until"])) if c.get("until") else None,
@@ -506,13 +510,14 @@ async def _request_deadline(session: AsyncSession, ctx: Ctx, row: Referral, coun
         calendar=DeadlineCalendar(country=place.get("country"), subdivision=place.get("subdivision"),
                                   time_zone=counted.time_zone, closures=closures),
         from_day_after=True, move_off_non_working="none")
-    verb = "acknowledge" if counted.period == deadlines.ACKNOWLEDGEMENT else "accept or decline"
+    recipient = await directory.entry(session, row.recipient_institution_id)
+    title = deadlines.title(row.id, counted.period, recipient.name if recipient is not None else None)
     for institution in (row.recipient_institution_id, row.sender_institution_id):
         await add_event(session, tables, DEADLINE_REQUESTED.build(
             source=ctx.platform.source, subject=row.id, institution_id=institution, time=now,
             data=DeadlineRequested(
                 deadline_key=deadline_key(row, counted.period), institution_id=institution,
-                kind=f"referral_{counted.period}", title=f"Referral {row.id[:8]}: the recipient is to {verb}"[:500],
+                kind=f"referral_{counted.period}", title=title,
                 case_ref=row.id, case_kind="referral", last_day=counted.last_day, time_zone=counted.time_zone,
                 due_at=counted.due_at, calendar=counted.calendar[:500], hard=False,
                 rule={"provision": f"the recipient's {counted.period} period ({counted.amount} "
