@@ -82,6 +82,11 @@ LABELS: dict[str, str] = {
     # the case's timeline
     "complaint": N_("complaint"), "assessment": N_("assessment"), "filing": N_("filing"), "deadline": N_("deadline"),
     "consent": N_("consent"), "mla": N_("legal assistance"),
+    # kinds of institution (identity's directory)
+    "ombudsperson": N_("ombudsperson"), "nhri": N_("national human rights institution"),
+    "equality_body": N_("equality body"), "regional_commission": N_("regional human rights commission"),
+    "treaty_body": N_("treaty body"), "un_field_office": N_("UN field office"), "legal_aid_ngo": N_("legal-aid NGO"),
+    "ngo": N_("NGO"), "central_authority": N_("central authority"),
     # MLA requests
     "draft": N_("draft"), "issued": N_("issued"), "clarification_requested": N_("clarification requested"),
     "clarified": N_("clarified"), "recognised": N_("recognised"), "in_execution": N_("in execution"),

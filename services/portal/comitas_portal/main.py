@@ -28,6 +28,12 @@ async def static(name: str) -> Response:
     return static_file(name)
 
 
+@static_router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Where browsers and tools look for a site's icon when a page does not name one."""
+    return static_file("favicon.ico")
+
+
 def _language(request: Request) -> str:
     return browser_language(request.headers.get("accept-language"))
 

@@ -43,11 +43,14 @@ CSRF_HEADER = "x-csrf-token"
 HTMX_CONFIG = json.dumps({"includeIndicatorStyles": False, "allowEval": False, "allowScriptTags": False,
                           "selfRequestsOnly": True, "historyCacheSize": 0})
 # The files the browser may fetch, by the name pages use: the vendored scripts (checked by hash in the
-# tests, VENDORED.json) and the portal's own style sheet. axe-core is vendored for the tests only.
+# tests, VENDORED.json), the portal's own style sheet and icon. axe-core is vendored for the tests only.
 STATIC = {
     "htmx-2.0.11.min.js": ("vendor/htmx-2.0.11.min.js", "text/javascript"),
     "htmx-ext-sse-2.2.4.min.js": ("vendor/htmx-ext-sse-2.2.4.min.js", "text/javascript"),
     "portal.css": ("portal.css", "text/css"),
+    # The site's icon: an SVG the pages link to, and the same as an .ico for what asks /favicon.ico.
+    "favicon.svg": ("favicon.svg", "image/svg+xml"),
+    "favicon.ico": ("favicon.ico", "image/vnd.microsoft.icon"),
 }
 
 

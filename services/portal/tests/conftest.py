@@ -48,7 +48,8 @@ async def portal(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
                        "email": f"officer.{label.lower()}.{uuid.uuid4().hex[:6]}@example.org"})
     client, ids = await stack.new_officers_and_web_client([f"{served.url}/auth/callback"], wanted, OFFICER_SCOPES)
     officers = [Officer(institution_id=institution_id, email=item["email"], password=item["password"],
-                        name=item["name"]) for institution_id, item in zip(ids, wanted, strict=True)]
+                        name=item["name"], institution=item["institution"])
+                for institution_id, item in zip(ids, wanted, strict=True)]
     referral = await stack.serve_referral(tmp, REFERRAL_EXCHANGE_SCOPES)
     url = fresh_database_url("portal", tmp)
     migrations.upgrade("comitas_portal", url)

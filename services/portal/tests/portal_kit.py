@@ -24,6 +24,7 @@ class Officer:
     email: str
     password: str
     name: str
+    institution: str = ""  # its institution's name in the directory
 
 
 @dataclass
@@ -183,10 +184,10 @@ class Keyboard:
             await self.page.keyboard.press("ArrowDown")
         raise AssertionError(f"radio not reached with the arrow keys: {locator}")
 
-    async def choose(self, locator: Any, value: str) -> None:
+    async def choose(self, locator: Any, value: str, *, presses: int = 30) -> None:
         """A <select>'s option by arrow keys (as a person does, the list closed)."""
         await self.focus(locator)
-        for _ in range(30):
+        for _ in range(presses):
             if await locator.input_value() == value:
                 return
             await self.page.keyboard.press("ArrowDown")

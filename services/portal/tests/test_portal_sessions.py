@@ -112,7 +112,7 @@ async def test_every_form_refuses_a_post_without_the_csrf_token(portal):
 POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 # GET routes that answer without a session (every other one sends the browser to sign in).
-PUBLIC = {"/", "/auth/signed-out", "/static/{name}", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect",
+PUBLIC = {"/", "/auth/signed-out", "/static/{name}", "/favicon.ico", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect",
           "/redoc", "/openapi.json"}
 
 

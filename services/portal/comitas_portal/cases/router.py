@@ -8,6 +8,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from comitas_shared import randomness
 
 from ..deps import CurrentOfficer, PostingOfficer, UpstreamDep
+from ..i18n import label, translations
 from ..sessions.service import Officer
 from ..upstream import UpstreamProblem
 from ..web import form_fields, page
@@ -38,6 +39,11 @@ async def new_case(officer: CurrentOfficer) -> Response:
 async def submit_case(request: Request, officer: PostingOfficer, upstream: UpstreamDep) -> Response:
     form = await form_fields(request)
     key = form.get("idempotency_key") or randomness.token_urlsafe(16)
+    if not form.get("summary", "").strip():
+        # intake accepts drafts by design; this form submits a complaint, which needs its facts.
+        return page("case_new.html", officer, current="cases", status_code=422, values=form,
+                    errors={"summary": [translations(officer.language).gettext(service.SUMMARY_REQUIRED)]},
+                    general=[], idempotency_key=key)
     try:
         created = await service.submit(upstream, officer, form, idempotency_key=key[:64])
     except UpstreamProblem as problem:
@@ -55,7 +61,8 @@ async def _case_page(officer: Officer, upstream: UpstreamDep, complaint_id: str,
     found = await service.case(upstream, officer, complaint_id, purpose=purpose)
     return page("case.html", officer, current="cases", status_code=status_code, case=found,
                 complaint=found.complaint, mechanisms=service.mechanisms(found.assessment), timeline=found.timeline(),
-                purpose=purpose or "", done=done, error=error, actions=service.ACTIONS)
+                purpose=purpose or "", done=done, error=error,
+                actions=service.actions_for(found.complaint.get("status")), action_labels=service.ACTION_LABELS)
 
 
 @router.get("/cases/{complaint_id}", response_class=HTMLResponse)
@@ -83,6 +90,12 @@ async def change_status(complaint_id: str, request: Request, officer: PostingOff
     try:
         await service.change_status(upstream, officer, complaint_id, action)
     except UpstreamProblem as problem:
+        if problem.status == 409 and str(problem.problem.get("type") or "").endswith("/invalid-transition"):
+            gettext = translations(officer.language).gettext
+            status = str(problem.problem.get("current_status") or "")
+            said = gettext(service.NOT_ALLOWED) % {"action": gettext(service.ACTION_LABELS[action]),
+                                                   "status": label(officer.language, status)}
+            return await _case_page(officer, upstream, complaint_id, purpose=None, error=said, status_code=409)
         if problem.status in (409, 422):
             return await _case_page(officer, upstream, complaint_id, purpose=None, error=problem.detail,
                                     status_code=problem.status)

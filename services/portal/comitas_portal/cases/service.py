@@ -9,16 +9,38 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import N_
 from ..mla import service as mla_service
 from ..referrals import service as referral_service
 from ..sessions.service import Officer
 from ..upstream import Upstream, optional
 
 STATUSES = ("received", "under_assessment", "active", "closed", "withdrawn", "transferred")
-ACTIONS = ("start_assessment", "activate", "withdraw", "reopen")
+# The status actions the case page offers, and the statuses each is allowed from: intake's complaint
+# lifecycle (services/intake/comitas_intake/complaints/domain.py, TRANSITIONS), kept in step by hand (the
+# portal does not import another service, and intake's API does not say a complaint's next actions).
+# Closing needs a reason, which this form does not ask: it is not offered here.
+ALLOWED_FROM: dict[str, frozenset[str]] = {
+    "start_assessment": frozenset({"received"}),
+    "activate": frozenset({"under_assessment"}),
+    "withdraw": frozenset({"received", "under_assessment", "active"}),
+    "reopen": frozenset({"closed"}),
+}
+ACTIONS = tuple(ALLOWED_FROM)
+ACTION_LABELS = {"start_assessment": N_("Start the assessment"), "activate": N_("Activate (complete)"),
+                 "withdraw": N_("Withdraw"), "reopen": N_("Reopen")}
+# What a person is told when intake refuses an action in the complaint's current status (409
+# invalid-transition): the action by its own label, the status in words.
+NOT_ALLOWED = N_("“%(action)s” is not possible while the case is %(status)s.")
+SUMMARY_REQUIRED = N_("Write what happened: the complaint needs a summary of the facts.")
 # A part of the case the officer may not read (403) or that is not there (404, 410) is left out; any
 # other refusal fails the page.
 LEFT_OUT = (403, 404, 410)
+
+
+def actions_for(status: str | None) -> tuple[str, ...]:
+    """The status actions allowed from ``status``, in the lifecycle's order (none from a final status)."""
+    return tuple(action for action, allowed in ALLOWED_FROM.items() if status in allowed)
 
 
 async def complaints(upstream: Upstream, officer: Officer, *, search: str | None, status: str | None,
@@ -46,6 +68,7 @@ class Entry:
     kind: str
     title: str
     detail: str = ""
+    state: str = ""  # a code, shown in words
 
 
 @dataclass
@@ -60,6 +83,23 @@ class Case:
     referrals: list[dict[str, Any]] = field(default_factory=list)
     mla: list[dict[str, Any]] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
+    # Institutions' names from identity's directory, by id (an id that cannot be read stands for itself).
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name(self, institution_id: str) -> str:
+        return self.names.get(institution_id, institution_id)
+
+    def recipient(self, consent: dict[str, Any]) -> str:
+        """Whom a consent names: an institution by its name, a kind or a mechanism by its code."""
+        recipient = consent.get("recipient") or {}
+        value = str(recipient.get("value") or "")
+        return self.name(value) if recipient.get("type") == "institution" else value
+
+    def institution_ids(self) -> set[str]:
+        """The institutions the page names: consents' recipients, referrals' recipients."""
+        return ({c["recipient"]["value"] for c in self.consents if (c.get("recipient") or {}).get("type") == "institution"}
+                | {item["recipient_institution_id"] for item in self.referrals}
+                | {item["target"] for item in self.tracks if item.get("kind") == "referral"})
 
     def timeline(self) -> list[Entry]:
         entries = [Entry(self.complaint.get("received_at") or self.complaint.get("created_at") or "", "complaint",
@@ -68,16 +108,17 @@ class Case:
             entries.append(Entry(self.complaint["status_changed_at"], "complaint", "status",
                                  self.complaint.get("status", "")))
         entries += [Entry(item["created_at"], "evidence", "evidence", item["sha256"]) for item in self.evidence]
-        entries += [Entry(item["at"], "consent", "consent", item.get("status", "")) for item in self.consents]
+        entries += [Entry(item["at"], "consent", "consent", self.recipient(item), item.get("status", ""))
+                    for item in self.consents]
         if self.assessment:
             entries.append(Entry(self.assessment["created_at"], "assessment", "assessment"))
-        entries += [Entry(item["created_at"], item["kind"], item["kind"], f"{item['target']} · {item['status']}")
+        entries += [Entry(item["created_at"], item["kind"], item["kind"],
+                          self.name(item["target"]) if item["kind"] == "referral" else item["target"], item["status"])
                     for item in self.tracks]
-        entries += [Entry(item["created_at"], "referral", "referral",
-                          f"{item['recipient_institution_id']} · {item['state']}") for item in self.referrals]
+        entries += [Entry(item["created_at"], "referral", "referral", self.name(item["recipient_institution_id"]),
+                          item["state"]) for item in self.referrals]
         entries += [Entry(item["due_at"], "deadline", "deadline", item["title"]) for item in self.deadlines]
-        entries += [Entry(item["created_at"], "mla", "mla", f"{item['reference']} · {item['state']}")
-                    for item in self.mla]
+        entries += [Entry(item["created_at"], "mla", "mla", item["reference"], item["state"]) for item in self.mla]
         return sorted(entries, key=lambda entry: entry.at)
 
 
@@ -115,6 +156,7 @@ async def case(upstream: Upstream, officer: Officer, complaint_id: str, *, purpo
                                      for item in found.evidence])
     found.custody = {item["id"]: chain for item, chain in zip(found.evidence, custody, strict=True) if chain}
     found.unavailable = sorted(set(missing))
+    found.names = await upstream.institution_names(found.institution_ids(), token=officer.token)
     return found
 
 

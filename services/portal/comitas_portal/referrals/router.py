@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from comitas_shared import randomness
@@ -28,17 +28,19 @@ async def _form(request: Request) -> dict[str, Any]:
 
 
 async def _refer_page(officer: Officer, upstream: UpstreamDep, complaint_id: str, *, values: dict[str, Any],
-                      errors: dict[str, list[str]], general: list[str], status_code: int = 200) -> Response:
+                      errors: dict[str, list[str]], general: list[str], status_code: int = 200,
+                      done: str | None = None) -> Response:
     data = await service.refer_form(upstream, officer, complaint_id)
     return _page("refer.html", officer, status_code=status_code, data=data, complaint=data["complaint"],
-                 values=values, errors=errors, general=general,
+                 values=values, errors=errors, general=general, done=done,
                  idempotency_key=values.get("idempotency_key") or randomness.token_urlsafe(16))
 
 
 @router.get("/cases/{complaint_id}/refer", response_class=HTMLResponse)
-async def refer_page(complaint_id: str, officer: CurrentOfficer, upstream: UpstreamDep) -> Response:
+async def refer_page(complaint_id: str, officer: CurrentOfficer, upstream: UpstreamDep,
+                     done: Annotated[str | None, Query(max_length=32)] = None) -> Response:
     return await _refer_page(officer, upstream, complaint_id, values={"categories": ["narrative"]}, errors={},
-                             general=[])
+                             general=[], done=done)
 
 
 @router.post("/cases/{complaint_id}/refer", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from ..sessions.service import Officer
-from ..upstream import Unreachable, Upstream, UpstreamProblem
+from ..upstream import Unreachable, Upstream, UpstreamProblem, optional
 
 PURPOSES = ("investigate", "legal_aid", "file_with_mechanism", "for_information")
 CATEGORIES = ("identity", "contact", "health", "narrative", "evidence")
@@ -21,17 +21,54 @@ RECIPIENT_ACTIONS = ("acknowledge", "accept", "decline", "information-requests")
 SENDER_ACTIONS = ("withdraw",)
 
 
+# The kinds of institution a consent may name (intake's consent schemas, InstitutionKind: identity's
+# directory kinds but its platform services), in the order the form offers them.
+RECIPIENT_KINDS = ("ombudsperson", "nhri", "equality_body", "regional_commission", "treaty_body", "un_field_office",
+                   "legal_aid_ngo", "ngo", "central_authority")
+RECIPIENT_TYPES = ("institution", "institution_kind", "mechanism")
+# The directory is read a page at a time; the form lists at most this many pages of it.
+DIRECTORY_PAGES = 5
+
+
+async def directory(upstream: Upstream, officer: Officer) -> list[dict[str, Any]]:
+    """The directory's active institutions a victim's consent may name, by name (identity's API, with the
+    officer's directory:read): not the officer's own, not the platform's services."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"active": "true", "limit": 100}
+    for _ in range(DIRECTORY_PAGES):
+        page = await upstream.get("identity", "/v1/institutions", token=officer.token, params=params)
+        found += [item for item in page["items"]
+                  if item["id"] != officer.institution_id and item.get("kind") != "platform_service"]
+        if not page.get("next_cursor"):
+            break
+        params = {**params, "cursor": page["next_cursor"]}
+    return sorted(found, key=lambda item: (str(item.get("name") or "").casefold(), item["id"]))
+
+
+async def mechanisms(upstream: Upstream, officer: Officer) -> list[dict[str, Any]]:
+    """The international mechanisms intake knows (code and name)."""
+    catalogue = await upstream.get("intake", "/v1/mechanisms", token=officer.token)
+    return [{"code": m["code"], "name": m.get("name") or m["code"]} for m in catalogue.get("mechanisms") or []]
+
+
 async def refer_form(upstream: Upstream, officer: Officer, complaint_id: str) -> dict[str, Any]:
-    """The ranked candidates and the consent records, for the refer page. The complaint is read first
-    (another institution's: 404)."""
+    """The ranked candidates and the consent records, for the refer page, with what a new consent may
+    name (the directory's institutions, kinds, mechanisms). The complaint is read first (another
+    institution's: 404)."""
     complaint = await upstream.get("intake", f"/v1/complaints/{complaint_id}", token=officer.token)
-    candidates, consents = await asyncio.gather(
+    candidates, consents, institutions, known_mechanisms = await asyncio.gather(
         upstream.get("referral", "/v1/referrals/candidates", token=officer.token,
                      params={"complaint_id": complaint_id}),
         upstream.get("intake", f"/v1/complaints/{complaint_id}/consents", token=officer.token,
-                     params={"limit": 100}))
+                     params={"limit": 100}),
+        optional(directory(upstream, officer), []),
+        optional(mechanisms(upstream, officer), []))
     given = [c for c in consents["items"] if c["status"] == "given"]
-    return {"complaint": complaint, "candidates": candidates["items"], "consents": given}
+    named = {c["recipient"]["value"] for c in given if c["recipient"]["type"] == "institution"}
+    names = {item["id"]: item["name"] for item in institutions if item["id"] in named}
+    names.update(await upstream.institution_names(named - set(names), token=officer.token))
+    return {"complaint": complaint, "candidates": candidates["items"], "consents": given, "names": names,
+            "institutions": institutions, "recipient_kinds": RECIPIENT_KINDS, "mechanisms": known_mechanisms}
 
 
 def referral_body(complaint_id: str, form: dict[str, Any]) -> dict[str, Any]:
@@ -104,12 +141,22 @@ async def of_complaint(upstream: Upstream, officer: Officer, complaint_id: str) 
     return [item for item in found if item.get("complaint_id") == complaint_id]
 
 
+def consent_recipient(form: dict[str, Any]) -> tuple[str, str]:
+    """Whom the consent names: the form's choice (``type:value``, an institution of the directory, a kind,
+    a mechanism), or a type and a value given apart (as a partner's script may post them)."""
+    choice = str(form.get("consent_recipient") or "")
+    kind, _, value = choice.partition(":")
+    if kind in RECIPIENT_TYPES and value.strip():
+        return kind, value.strip()
+    return str(form.get("recipient_type") or "institution"), str(form.get("recipient_value") or "").strip()
+
+
 async def record_consent(upstream: Upstream, officer: Officer, complaint_id: str,
                          form: dict[str, Any]) -> dict[str, Any]:
     """A victim's consent as the officer recorded it (intake keeps it; referral asks intake)."""
+    kind, value = consent_recipient(form)
     body = {"status": "given", "purposes": list(form.get("purposes", [])),
-            "recipient": {"type": str(form.get("recipient_type") or "institution"),
-                          "value": str(form.get("recipient_value") or "").strip()},
+            "recipient": {"type": kind, "value": value},
             "categories": list(form.get("categories", [])), "channel": str(form.get("channel") or "in_person")}
     created: dict[str, Any] = await upstream.post("intake", f"/v1/complaints/{complaint_id}/consents",
                                                   token=officer.token, json=body)
