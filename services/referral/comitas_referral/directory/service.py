@@ -22,37 +22,50 @@ async def apply_event(session: AsyncSession, data: EntryData, *, now: datetime) 
 
 
 async def apply_listed(session: AsyncSession, listed: Mapping[str, Any], *, now: datetime) -> bool:
-    """An entry as identity's API lists it (or as an event carries it). Returns whether it changed."""
-    institution_id = str(listed["id"])
-    version = int(listed.get("version") or 1)
-    entry = await repository.get(session, institution_id)
-    if entry is not None and not domain.newer(version, entry.version):
+    """An entry as identity's API lists it (or as an event carries it). Returns whether it changed.
+
+    Idempotent under concurrent writers (the reader's page and the consumer's event for one new
+    institution, or two replicas): the row is inserted with ``ON CONFLICT (institution_id) DO NOTHING``,
+    and when it is already there (committed meanwhile by another transaction) it is updated only where
+    its stored ``version`` is older, in the UPDATE's own condition, so the newest version wins whatever
+    the order of commits and the transaction never fails on the primary key."""
+    values = _values(listed, now=now)
+    institution_id, version = values["institution_id"], values["version"]
+    held = await repository.get(session, institution_id)
+    if held is not None and not domain.newer(version, held.version):
         return False
-    if entry is None:
-        entry = DirectoryEntry(institution_id=institution_id, version=version, name="", kind="", country="",
-                               updated_at=now)
-        session.add(entry)
+    if held is None and await repository.insert_if_absent(session, values):
+        return True
+    changed = await repository.update_if_older(session, values)
+    if held is not None:
+        session.expire(held)  # the row was written past the ORM: read it again when next asked
+    return changed
+
+
+def _values(listed: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The columns of ``directory_entry`` for one listed entry (lengths cut to the columns')."""
     mandate = listed.get("mandate") or {}
-    entry.version = version
-    entry.name = str(listed.get("name") or "")[:200]
-    entry.kind = str(listed.get("kind") or "")[:40]
-    entry.country = str(listed.get("country") or "").upper()[:2]
-    entry.subdivision = str(listed["subdivision"])[:6] if listed.get("subdivision") else None
-    entry.time_zone = str(listed["time_zone"])[:64] if listed.get("time_zone") else None
-    entry.languages = [str(x) for x in listed.get("languages") or []]
-    entry.mandate = {part: [str(x) for x in mandate.get(part) or []]
-                     for part in ("subject_areas", "investigates", "countries")} if isinstance(mandate, dict) else {}
-    entry.accepts_referrals = bool(listed.get("accepts_referrals", False))
-    entry.referral_kinds = [str(x) for x in listed.get("referral_kinds") or []]
-    entry.referral_purposes = [str(x) for x in listed.get("referral_purposes") or []]
-    entry.acknowledgement_period = _period(listed.get("acknowledgement_period"))
-    entry.response_period = _period(listed.get("response_period"))
-    entry.closures = [{k: c.get(k) for k in ("day", "until", "name", "source")}
-                      for c in listed.get("closures") or [] if isinstance(c, dict) and c.get("day")]
-    entry.active = bool(listed.get("active", True))
-    entry.updated_at = now
-    await session.flush()
-    return True
+    return {
+        "institution_id": str(listed["id"]),
+        "version": int(listed.get("version") or 1),
+        "name": str(listed.get("name") or "")[:200],
+        "kind": str(listed.get("kind") or "")[:40],
+        "country": str(listed.get("country") or "").upper()[:2],
+        "subdivision": str(listed["subdivision"])[:6] if listed.get("subdivision") else None,
+        "time_zone": str(listed["time_zone"])[:64] if listed.get("time_zone") else None,
+        "languages": [str(x) for x in listed.get("languages") or []],
+        "mandate": {part: [str(x) for x in mandate.get(part) or []]
+                    for part in ("subject_areas", "investigates", "countries")} if isinstance(mandate, dict) else {},
+        "accepts_referrals": bool(listed.get("accepts_referrals", False)),
+        "referral_kinds": [str(x) for x in listed.get("referral_kinds") or []],
+        "referral_purposes": [str(x) for x in listed.get("referral_purposes") or []],
+        "acknowledgement_period": _period(listed.get("acknowledgement_period")),
+        "response_period": _period(listed.get("response_period")),
+        "closures": [{k: c.get(k) for k in ("day", "until", "name", "source")}
+                     for c in listed.get("closures") or [] if isinstance(c, dict) and c.get("day")],
+        "active": bool(listed.get("active", True)),
+        "updated_at": now,
+    }
 
 
 def _period(value: Any) -> dict[str, Any] | None:
