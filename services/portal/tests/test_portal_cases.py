@@ -2,7 +2,8 @@
 reaches intake); the case page offers only the status actions intake's lifecycle allows from the case's
 status (services/intake/comitas_intake/complaints/domain.py, TRANSITIONS), and intake's refusal of another
 one is told with the action's own label; the victim's consent names an institution of the directory by
-name, is confirmed, and is listed by that name on the refer page, the case page and its timeline."""
+name, is confirmed, and is listed by that name on the refer page, the case page and its timeline; a draft
+says what it lacks for each body's form, with the rule, and the new complaint states its language."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from portal_kit import csrf_of, session_row, sign_in
 pytestmark = pytest.mark.timeout(120)
 COOKIE = "comitas_portal_session"
 OPTION = re.compile(r'<option value="([^"]+)">([^<]*)</option>')
+LACKING = re.compile(r'<ul class="items" id="lacking-(\w+)">(.*?)</ul>', re.S)
+ITEM = re.compile(r"<li>(.*?)</li>", re.S)
 
 
 def offered_actions(html: str) -> list[tuple[str, str]]:
@@ -131,3 +134,70 @@ async def test_consent_names_an_institution_of_the_directory_by_name(portal):
         timeline = unescape(re.search(r'<ol class="timeline">(.*?)</ol>', page.text, re.S).group(1))
         assert f'<span class="tag">consent</span> {other.institution} · given</li>' in timeline
         assert other.institution_id not in consents + timeline
+
+
+async def test_a_draft_says_what_it_lacks_for_each_body_and_the_complaint_states_its_languages(portal):
+    """The new-complaint form asks the complaint's language (default: the officer's, here en) and the
+    languages the victim speaks, which reach intake as ``languages.submission`` and ``languages.spoken``
+    (ISO 639 codes; one intake does not know is refused next to the field). The case page of a draft says
+    what a draft is and, for each body's form (intake's forms: the ECHR's Rule 47, the IACHR's Rules
+    Art 28, the UN treaty bodies' and the special procedures'), lists exactly what intake's completeness
+    says is missing, each with its rule, "if possible" where the rule says so, and a link to the new
+    complaint form's field where the form has one (the victim's name, here)."""
+    officer = portal.officers[0]
+    async with httpx.AsyncClient(timeout=20) as http:
+        today = await sign_in(http, portal, officer)
+        token = csrf_of(today.text)
+        form = await http.get(f"{portal.url}/cases/new")
+        assert '<input id="language" name="language" value="en" maxlength="3" >' in form.text
+        assert '<label for="spoken_languages">Languages the victim speaks (codes, separated by commas)</label>' \
+               in form.text
+
+        data = {"csrf_token": token, "summary": "Held in Lille for four days without a lawyer.",
+                "respondent_states": "FR", "language": "xx", "spoken_languages": "fr"}
+        refused = await http.post(f"{portal.url}/cases", follow_redirects=False, data=data)
+        assert refused.status_code == 422
+        assert '<p class="error" id="err-languages">&#39;xx&#39; is not an ISO 639 language code</p>' in refused.text
+        assert '<input id="language" name="language" value="xx" maxlength="3" aria-invalid="true" ' \
+               'aria-describedby="err-languages">' in refused.text
+
+        created = await http.post(f"{portal.url}/cases", follow_redirects=False,
+                                  data={**data, "language": "FR", "spoken_languages": "fr; ar"})
+        assert created.status_code == 303, created.text
+        case = created.headers["location"].split("?")[0]
+        complaint_id = case.rsplit("/", 1)[1]
+        _, tokens = await session_row(portal, http.cookies[COOKIE])
+        intake = {"Authorization": f"Bearer {tokens['access_token']}"}
+        stored = (await http.get(f"{portal.stack.intake.url}/v1/complaints/{complaint_id}", headers=intake)).json()
+        assert stored["languages"] == {"spoken": ["fr", "ar"], "preferred": None, "interpreter_needed": None,
+                                       "submission": "fr"}
+        assert stored["draft"] is True
+
+        page = await http.get(f"{portal.url}{case}")
+        assert '<dd id="case-status">received <span class="tag">draft</span></dd>' in page.text
+        assert ("<p id=\"draft-explained\">Draft: the complaint is not yet complete for any body's form.</p>"
+                in page.text)
+        shown = {forum: [" ".join(unescape(re.sub(r"<[^>]+>", "", item)).split()) for item in ITEM.findall(body)]
+                 for forum, body in LACKING.findall(page.text)}
+        assert sorted(shown) == ["echr", "iachr", "special_procedures", "un_treaty_body"]
+        for forum, rows in shown.items():
+            said = (await http.get(f"{portal.stack.intake.url}/v1/complaints/{complaint_id}/completeness",
+                                   params={"forum": forum}, headers=intake)).json()
+            assert said["complete"] is False
+            assert rows == [f"{m['requirement']}{' if possible' if m['level'] == 'if_possible' else ''} "
+                            f"({m['rule']['provision']})" for m in said["missing"]], forum
+        # The European Court's Rule 47 §1, as intake's form file gives it (data/forms/echr.toml).
+        assert shown["echr"] == [
+            "at least one applicant (Rules of Court, Rule 47 §1(a); ECHR Art 34 (victim status))",
+            "the alleged violations of the Convention (or its Protocols) and the relevant arguments (Rules of "
+            "Court, Rule 47 §1(f))",
+            "compliance with Art 35 §1: the domestic remedies exhausted (or why none had to be) (Rules of Court, "
+            "Rule 47 §1(g); ECHR Art 35 §1)",
+            "compliance with Art 35 §1: the date of the final domestic decision (the four-month limit runs from "
+            "it) (Rules of Court, Rule 47 §1(g); ECHR Art 35 §1 as amended by Protocol 15)",
+            "whether the matter was submitted to another procedure of international investigation or settlement "
+            "(ECHR Art 35 §2(b); application form, section on other international proceedings)"]
+        assert ('<li>if possible, the name of the victim <span class="tag">if possible</span> <span class="muted">'
+                '(IACHR Rules of Procedure, Art 28(5))</span></li>') in page.text
+        # No link to the New complaint form: it makes another complaint (there is no form to edit one yet).
+        assert "/cases/new#" not in page.text

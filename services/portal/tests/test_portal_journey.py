@@ -1,7 +1,8 @@
 """The journey of issue 13, in Chromium, with the keyboard alone: officer A submits a complaint, moves it
 into assessment, runs the assessment, records the victim's consent and refers the case to institution B;
 officer B, signed in in a second browser context and looking at Today, sees the referral arrive without
-reloading, acknowledges and accepts it; A, looking at Today, sees the acceptance arrive without reloading.
+reloading, acknowledges it, asks for information and accepts it, and the referral's history says each step in
+words (the states only where they changed); A, looking at Today, sees the acceptance arrive without reloading.
 Screenshots of each page go to var/screenshots/portal/ (``make screenshots``)."""
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ async def test_refer_a_case_to_another_institution_and_see_it_accepted(portal, c
             break
         await a.wait_for_timeout(500)
         await a.reload()
+    # The complaint states its language (the form's default, the officer's: en), which B works in.
+    reasons = await a.locator(".candidate", has=candidate).locator(".reasons li").all_inner_texts()
+    assert "✓ works in en" in reasons, reasons
     await keys_a.check(candidate)
     await keys_a.choose(a.get_by_label("Purpose"), "investigate")
     await keys_a.check(a.locator("#sc-narrative"))
@@ -123,9 +127,21 @@ async def test_refer_a_case_to_another_institution_and_see_it_accepted(portal, c
     async with b.expect_navigation(url=re.compile(r".*done=acknowledge")):
         await keys_b.press(b.get_by_role("button", name="Acknowledge"))
     assert (await b.locator("#referral-state").inner_text()).startswith("acknowledged")
+    await keys_b.type(b.get_by_label("Ask the sender for information"), "Is the victim still detained?")
+    async with b.expect_navigation(url=re.compile(r".*done=information-requests")):
+        await keys_b.press(b.get_by_role("button", name="Ask", exact=True))
+    assert (await b.locator("#referral-state").inner_text()).startswith("acknowledged")
     async with b.expect_navigation(url=re.compile(r".*done=accept")):
         await keys_b.press(b.get_by_role("button", name="Accept"))
     assert (await b.locator("#referral-state").inner_text()).startswith("accepted")
+    # The history says each step in words; the states only where the step changed them (asking for
+    # information keeps the referral acknowledged: referral's domain.py, RULES).
+    steps = await b.locator("#history li").evaluate_all(
+        "rows => rows.map(row => row.innerText.slice(row.firstElementChild.innerText.length).trim())")
+    assert steps == ["Referral sent (being sent → sent) sender",
+                     "Receipt acknowledged (sent → acknowledged) recipient",
+                     "Information requested recipient",
+                     "Accepted (acknowledged → accepted) recipient"]
     # B reads what was shared, for a stated purpose (intake audits it).
     await keys_b.type(b.get_by_label("Why do you need to see them?", exact=False), "Assess our competence")
     async with b.expect_navigation():

@@ -31,8 +31,8 @@ async def list_cases(officer: CurrentOfficer, upstream: UpstreamDep,
 
 @router.get("/cases/new", response_class=HTMLResponse)
 async def new_case(officer: CurrentOfficer) -> Response:
-    return page("case_new.html", officer, current="cases", values={}, errors={}, general=[],
-                idempotency_key=randomness.token_urlsafe(16))
+    return page("case_new.html", officer, current="cases", values={"language": officer.language}, errors={},
+                general=[], idempotency_key=randomness.token_urlsafe(16))
 
 
 @router.post("/cases", response_class=HTMLResponse)

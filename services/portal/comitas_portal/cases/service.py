@@ -33,6 +33,10 @@ ACTION_LABELS = {"start_assessment": N_("Start the assessment"), "activate": N_(
 # invalid-transition): the action by its own label, the status in words.
 NOT_ALLOWED = N_("“%(action)s” is not possible while the case is %(status)s.")
 SUMMARY_REQUIRED = N_("Write what happened: the complaint needs a summary of the facts.")
+# The bodies whose forms intake checks a complaint against (GET /v1/complaints/{id}/completeness?forum=,
+# its ``Forum`` enum: the files of services/intake/comitas_intake/complaints/data/forms/), kept in step by
+# hand as ALLOWED_FROM is; a forum intake no longer knows is answered 422 and fails the page (a test reads them).
+FORUMS = ("echr", "iachr", "special_procedures", "un_treaty_body")
 # A part of the case the officer may not read (403) or that is not there (404, 410) is left out; any
 # other refusal fails the page.
 LEFT_OUT = (403, 404, 410)
@@ -85,6 +89,8 @@ class Case:
     unavailable: list[str] = field(default_factory=list)
     # Institutions' names from identity's directory, by id (an id that cannot be read stands for itself).
     names: dict[str, str] = field(default_factory=dict)
+    # For a draft: each body's form with what the complaint lacks for it (intake's CompletenessOut).
+    completeness: list[dict[str, Any]] = field(default_factory=list)
 
     def name(self, institution_id: str) -> str:
         return self.names.get(institution_id, institution_id)
@@ -135,7 +141,15 @@ async def case(upstream: Upstream, officer: Officer, complaint_id: str, *, purpo
         return optional(upstream.get(service, path, token=officer.token, params=params or None), default,
                         missing=missing, statuses=LEFT_OUT)
 
-    evidence, consents, assessments, tracks, filings, deadlines, referrals, requests = await asyncio.gather(
+    async def lacking() -> list[Any]:
+        """A draft's missing items, per body (a complete complaint is not asked)."""
+        if not complaint.get("draft"):
+            return []
+        return list(await asyncio.gather(*[read("intake", f"{base}/completeness", None, forum=forum)
+                                           for forum in FORUMS]))
+
+    (evidence, consents, assessments, tracks, filings, deadlines, referrals, requests,
+     completeness) = await asyncio.gather(
         read("intake", f"{base}/evidence", {"items": []}, limit=100),
         read("intake", f"{base}/consents", {"items": []}, limit=100),
         read("intake", f"{base}/assessments", []),
@@ -144,7 +158,9 @@ async def case(upstream: Upstream, officer: Officer, complaint_id: str, *, purpo
         read("notifications", "/v1/deadlines", {"items": []}, case_ref=complaint_id, limit=100),
         referral_service.of_complaint(upstream, officer, complaint_id),
         mla_service.of_complaint(upstream, officer, complaint_id),
+        lacking(),
     )
+    found.completeness = [form for form in completeness if form and not form.get("complete")]
     found.evidence = _items(evidence)
     found.consents = _items(consents)
     found.assessment = (assessments or [None])[0]
@@ -198,6 +214,16 @@ def complaint_body(form: dict[str, str]) -> dict[str, Any]:
         body["victims"] = [{"name": victim}]
     if form.get("detention") == "yes":
         body["urgency"] = {"detention": True}
+    # intake's Languages: ``submission`` the language the complaint is written in, ``spoken`` the
+    # victim's; ISO 639-1 or 639-3 codes in lower case (intake checks them against its vocabulary).
+    languages: dict[str, Any] = {}
+    if submission := form.get("language", "").strip().lower():
+        languages["submission"] = submission
+    spoken = [s.strip().lower() for s in form.get("spoken_languages", "").replace(";", ",").split(",") if s.strip()]
+    if spoken:
+        languages["spoken"] = spoken
+    if languages:
+        body["languages"] = languages
     return body
 
 

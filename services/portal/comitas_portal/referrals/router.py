@@ -80,7 +80,7 @@ async def _referral_page(officer: Officer, upstream: UpstreamDep, referral_id: s
                          packet: dict[str, Any] | None = None, purpose: str = "") -> Response:
     data = await service.referral(upstream, officer, referral_id)
     return _page("referral.html", officer, status_code=status_code, data=data, referral=data["referral"],
-                 done=done, error=error, packet=packet, purpose=purpose)
+                 done=done, error=error, packet=packet, purpose=purpose, step_labels=service.STEP_LABELS)
 
 
 @router.post("/referrals/{referral_id}/packet", response_class=HTMLResponse)

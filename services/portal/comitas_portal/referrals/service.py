@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..i18n import N_
 from ..sessions.service import Officer
 from ..upstream import Unreachable, Upstream, UpstreamProblem, optional
 
@@ -19,6 +20,15 @@ CONSENT_CHANNELS = ("in_person", "phone", "video_call", "written", "electronic",
                     "through_partner")
 RECIPIENT_ACTIONS = ("acknowledge", "accept", "decline", "information-requests")
 SENDER_ACTIONS = ("withdraw",)
+# A history row's step in words: the referral service's actions (services/referral/comitas_referral/
+# referrals/domain.py, Action), each a transition it records; some keep the state (request_information,
+# provide_information, close), so the row says what was done and shows the states only when they change.
+# An action not listed is shown as its code (post_message is never a step: the thread shows it).
+STEP_LABELS = {
+    "send": N_("Referral sent"), "fail": N_("Sending failed"), "acknowledge": N_("Receipt acknowledged"),
+    "request_information": N_("Information requested"), "provide_information": N_("Information provided"),
+    "accept": N_("Accepted"), "decline": N_("Declined"), "withdraw": N_("Withdrawn"), "close": N_("Side closed"),
+}
 
 
 # The kinds of institution a consent may name (intake's consent schemas, InstitutionKind: identity's
