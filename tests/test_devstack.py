@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 import comitas_devstack as devstack
-from comitas_shared.testing import free_port
+from comitas_shared.testing import free_ports
 
 # Real processes start here (imports, migrations, NATS): minutes on a loaded 2-core machine.
 pytestmark = pytest.mark.timeout(600)
@@ -75,7 +75,8 @@ class DevStackProcess:
 @pytest.fixture
 def dev_env() -> tuple[dict[str, str], dict[str, int]]:
     """Ports of its own for every part, so a developer's running stack (8000..., 14222) is left alone."""
-    ports = {name: free_port() for name in [*(s.name for s in devstack.SERVICES), "nats"]}
+    names = [*(s.name for s in devstack.SERVICES), "nats"]
+    ports = dict(zip(names, free_ports(len(names)), strict=True))  # distinct (consecutive free_port() may repeat)
     env = {key: value for key, value in os.environ.items() if not key.startswith("COMITAS_")}
     env.update({f"COMITAS_DEV_{name.upper()}_PORT": str(port) for name, port in ports.items()})
     return env, ports

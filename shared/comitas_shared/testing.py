@@ -20,24 +20,52 @@ from typing import Any
 
 import uvicorn
 
+from . import randomness
+
+# Ports are chosen below the kernel's ephemeral range (``ip_local_port_range``, 32768 up by default). A port
+# the kernel picks as free (bind to 0) is an ephemeral one, and until the process that is to listen on it
+# binds it, any outgoing connection of the machine may get it as its local port: a stack starting its
+# services one after another lost its portal's port that way. Below the range the kernel hands out nothing;
+# only another test's explicit choice could collide, and each choice is checked bindable.
+_PORTS_FROM = 20000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports: each socket stays bound until all are chosen, so the kernel cannot
-    hand the same port out twice (consecutive ``free_port()`` calls can)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    """``count`` distinct ports free now, below the ephemeral range (see ``_PORTS_FROM``); each socket stays
+    bound until all are chosen."""
+    end = _ephemeral_start()
+    if end - _PORTS_FROM < 1000:  # an unusual range: let the kernel choose
+        end, candidates = 0, []
+    else:
+        candidates = list(range(_PORTS_FROM, end))
+    sockets: list[socket.socket] = []
     try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
+        while len(sockets) < count:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", randomness.choice(candidates) if candidates else 0))
+            except OSError:
+                s.close()
+                continue
+            sockets.append(s)
+        ports = [int(s.getsockname()[1]) for s in sockets]
     finally:
         for s in sockets:
             s.close()
+    if len(set(ports)) < count:
+        return free_ports(count)
+    return ports
 
 
 def nats_server_binary() -> str:
