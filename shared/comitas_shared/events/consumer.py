@@ -39,7 +39,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -400,18 +400,19 @@ def typed_payload(event: CloudEvent, data_class: type[D]) -> D | None:
         return None
 
 
-class EventDispatcher:
-    """Catalogue events to typed handlers: ``dispatcher.on(DEADLINE_REQUESTED, apply_requested)``.
+H = TypeVar("H")
 
-    The payload is validated as the type's ``EventData`` with unknown top-level fields ignored, as the
-    catalogue promises consumers (changes are additive). A payload that does not validate will never
-    validate: it is logged and skipped (it stays in the stream for whoever fixes the producer), not
-    retried for ever. A type with no handler is ignored."""
+
+class _Routes(Generic[H]):
+    """``EventType`` → typed handler, one handler a type: what both dispatchers declare (``on``), the
+    subjects their consumer reads, and an event's handler with its payload as the type's ``EventData``
+    (unknown top-level fields ignored, as the catalogue promises consumers; a payload that will never
+    validate is logged and skipped by ``typed_payload``)."""
 
     def __init__(self) -> None:
-        self._routes: dict[str, tuple[type[EventData], Callable[[AsyncSession, Any, CloudEvent], Awaitable[None]]]] = {}
+        self._routes: dict[str, tuple[type[EventData], H]] = {}
 
-    def on(self, event_type: EventType, handler: TypedHandler[Any]) -> EventDispatcher:
+    def on(self, event_type: EventType, handler: H) -> Self:
         if event_type.type in self._routes:
             raise ValueError(f"{event_type.type} already has a handler")
         self._routes[event_type.type] = (event_type.data, handler)
@@ -421,13 +422,24 @@ class EventDispatcher:
     def subjects(self) -> list[str]:
         return sorted(subject_for_type(t) for t in self._routes)
 
-    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
+    def _routed(self, event: CloudEvent) -> tuple[H, Any] | None:
+        """The event's handler and typed payload; None for a type with no handler or a payload that does not
+        validate (it stays in the stream for whoever fixes the producer, not retried for ever)."""
         route = self._routes.get(event.type)
         if route is None:
-            return
-        data_class, handler = route
-        data = typed_payload(event, data_class)
-        if data is not None:
+            return None
+        data = typed_payload(event, route[0])
+        return None if data is None else (route[1], data)
+
+
+class EventDispatcher(_Routes[TypedHandler[Any]]):
+    """Catalogue events to typed handlers, one event per transaction:
+    ``dispatcher.on(DEADLINE_REQUESTED, apply_requested)``. A type with no handler is ignored."""
+
+    async def __call__(self, session: AsyncSession, event: CloudEvent) -> None:
+        routed = self._routed(event)
+        if routed is not None:
+            handler, data = routed
             await handler(session, data, event)
 
 
@@ -437,45 +449,32 @@ S = TypeVar("S")
 BatchTypedHandler = Callable[[S, Any, CloudEvent], None]
 
 
-class BatchDispatcher(Generic[S]):
+class BatchDispatcher(_Routes[BatchTypedHandler[S]]):
     """Catalogue events to typed handlers, for a consumer that takes each fetched batch in one transaction
     (a busy day brings thousands a minute: one query for what the whole batch touches, not one per event).
 
-    ``prepare(session, typed)`` loads what the batch's events touch and returns the batch's state; each
+    ``prepare(session, routed)`` loads what the batch's events touch and returns the batch's state; each
     event then goes, in order, to its type's handler (``on``) with that state and its payload as the type's
-    ``EventData`` (validated as ``EventDispatcher`` does); ``finish(state)`` writes what the handlers
-    left. An event whose handler raises one of ``skipped`` cannot be applied and never will (a pause that
-    overlaps another, say): it is logged and the batch goes on."""
+    ``EventData``; ``finish(state)`` writes what the handlers left. An event whose handler raises one of
+    ``skipped`` cannot be applied and never will (a pause that overlaps another, say): it is logged and the
+    batch goes on."""
 
     def __init__(self, prepare: Callable[[AsyncSession, list[tuple[CloudEvent, Any]]], Awaitable[S]],
                  finish: Callable[[S], Awaitable[None]], *, skipped: tuple[type[Exception], ...] = ()) -> None:
+        super().__init__()
         self._prepare = prepare
         self._finish = finish
         self._skipped = skipped
-        self._routes: dict[str, tuple[type[EventData], BatchTypedHandler[S]]] = {}
-
-    def on(self, event_type: EventType, handler: BatchTypedHandler[S]) -> BatchDispatcher[S]:
-        if event_type.type in self._routes:
-            raise ValueError(f"{event_type.type} already has a handler")
-        self._routes[event_type.type] = (event_type.data, handler)
-        return self
-
-    @property
-    def subjects(self) -> list[str]:
-        return sorted(subject_for_type(t) for t in self._routes)
 
     async def __call__(self, session: AsyncSession, events: list[CloudEvent]) -> None:
-        typed: list[tuple[CloudEvent, Any]] = []
-        for event in events:
-            route = self._routes.get(event.type)
-            if route is not None and (data := typed_payload(event, route[0])) is not None:
-                typed.append((event, data))
-        if not typed:
+        routed = [(event, found) for event in events if (found := self._routed(event)) is not None]
+        if not routed:
             return
+        typed = [(event, data) for event, (_, data) in routed]
         state = await self._prepare(session, typed)
-        for event, data in typed:
+        for event, (handler, data) in routed:
             try:
-                self._routes[event.type][1](state, data, event)
+                handler(state, data, event)
             except self._skipped as exc:
                 log.warning("%s %s not applied: %s", event.type, event.id, exc)
         await self._finish(state)
